@@ -1,0 +1,304 @@
+"""Read and validate one stored part: required attributes, UIDs, searchable values, metadata JSON.
+
+Validation follows the reference server: the four UIDs and PatientID are required; an invalid
+searchable attribute fails the instance in v1 (43264) and is a warning in v2 (the element is dropped
+from the index and metadata, the file is kept as sent).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pydicom
+from pydicom.datadict import dictionary_VR
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.uid import ImplicitVRLittleEndian
+
+from .attributes import INDEXED, Searchable
+from .qido import is_valid_uid, normalize_text
+
+PROCESSING_FAILURE = 272
+VALIDATION_FAILED = 43264
+ALREADY_EXISTS = 45070
+BEING_CREATED = 45071
+WARNING_VALIDATION = 1
+WARNING_NOT_MATCHING_SOP_CLASS = 45063
+
+# PS3.18 F.2.2: bulk data VRs are not inlined; the reference leaves them out of metadata entirely.
+BULK_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
+_MAX_LENGTH = {"LO": 64, "SH": 16, "CS": 16}
+_CS = re.compile(r"^[A-Z0-9 _]*$")
+
+
+class InvalidInstance(Exception):
+    """A part that fails: ``reason`` is the DICOM failure reason, ``str(exc)`` says why."""
+
+    def __init__(
+        self,
+        reason: int,
+        message: str,
+        sop_class_uid: str | None = None,
+        sop_instance_uid: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.sop_class_uid = sop_class_uid
+        self.sop_instance_uid = sop_instance_uid
+
+
+@dataclass
+class ParsedInstance:
+    """What the server keeps of a valid instance besides its file."""
+
+    study_uid: str
+    series_uid: str
+    sop_uid: str
+    sop_class_uid: str
+    transfer_syntax: str
+    frames: int
+    columns: dict[str, str | None]
+    metadata_json: str
+    warnings: list[str] = field(default_factory=list)
+    warning_reason: int | None = None
+    multi_valued: bool = False
+
+
+def _tag_text(tag: int) -> str:
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+
+
+def _vr_problem(vr: str, value: str) -> str | None:
+    if vr == "DA":
+        if not re.fullmatch(r"\d{8}", value):
+            return "one of the date values does not match the pattern YYYYMMDD"
+        try:
+            dt.datetime.strptime(value, "%Y%m%d")
+        except ValueError:
+            return "the value is not a valid calendar date"
+        return None
+    if vr == "PN":
+        groups = value.split("=")
+        if len(groups) > 3:
+            return "a person name has at most three component groups"
+        for group in groups:
+            if len(group) > 64:
+                return "a component group exceeds 64 characters"
+            if group.count("^") > 4:
+                return "a component group has more than five components"
+        return None
+    if vr in _MAX_LENGTH and len(value) > _MAX_LENGTH[vr]:
+        return f"value length exceeds the maximum of {_MAX_LENGTH[vr]} characters"
+    if vr == "CS" and not _CS.match(value):
+        return "value contains characters outside A-Z, 0-9, space and underscore"
+    return None
+
+
+def _values(ds: Dataset, attr: Searchable) -> list[str]:
+    elem = ds.get(attr.tag)
+    if elem is None or elem.value is None or elem.value == "":
+        return []
+    value = elem.value
+    items = list(value) if isinstance(value, list | tuple) or elem.VM > 1 else [value]
+    return [str(v) for v in items]
+
+
+def _required_uid(ds: Dataset, keyword: str, sop: tuple[str | None, str | None]) -> str:
+    value = ds.get(keyword)
+    text = str(value).rstrip(" \x00") if value is not None else ""
+    if not text:
+        raise InvalidInstance(VALIDATION_FAILED, f"{keyword} is missing or empty.", *sop)
+    if not isinstance(value, str) or "\\" in text:
+        raise InvalidInstance(VALIDATION_FAILED, f"{keyword} must have exactly one value.", *sop)
+    if not is_valid_uid(text):
+        raise InvalidInstance(
+            VALIDATION_FAILED,
+            f'{keyword} "{text}" is not a valid UID (digits and dots, at most 64 characters).',
+            *sop,
+        )
+    return text
+
+
+def _strip_bulk(ds: Dataset) -> None:
+    for tag in list(ds.keys()):
+        raw = ds.get_item(tag)
+        vr = getattr(raw, "VR", None)
+        if not vr:
+            try:
+                vr = dictionary_VR(tag)
+            except KeyError:
+                vr = "UN"
+        if vr in BULK_VRS or " or " in str(vr):
+            del ds[tag]
+        elif vr == "SQ":
+            for item in ds[tag].value or []:
+                _strip_bulk(item)
+
+
+def _metadata_json(ds: Dataset, dropped: set[int]) -> str:
+    for tag in dropped:
+        if tag in ds:
+            del ds[tag]
+    _strip_bulk(ds)
+    try:
+        data = ds.to_json_dict()
+    except Exception:
+        # An element pydicom cannot convert is left out rather than failing the whole instance.
+        data = {}
+        for elem in ds:
+            try:
+                data.update(Dataset({elem.tag: elem}).to_json_dict())
+            except Exception:
+                continue
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def parse_instance(path: Path, version: str) -> ParsedInstance:
+    """Read a received Part-10 file and decide whether, and how, it is stored.
+
+    Parameters
+    ----------
+    path : Path
+        The file as received.
+    version : str
+        The API version of the request (``"1.0-prerelease"``, ``"1"`` or ``"2"``).
+
+    Returns
+    -------
+    ParsedInstance
+        The UIDs, index values, metadata JSON and any warnings.
+
+    Raises
+    ------
+    InvalidInstance
+        When the part is not readable DICOM (43264) or fails validation (43264).
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = pydicom.dcmread(path, defer_size=1024)
+            ds.get("SOPInstanceUID")  # forces the first elements to parse
+    except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError) as exc:
+        raise InvalidInstance(VALIDATION_FAILED, f"Not a readable DICOM Part 10 file: {exc}") from exc
+    except Exception as exc:
+        raise InvalidInstance(PROCESSING_FAILURE, f"The file could not be parsed: {exc}") from exc
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _validate(ds, version)
+
+
+def _validate(ds: Dataset, version: str) -> ParsedInstance:
+    sop_class = str(ds.get("SOPClassUID", "") or "").rstrip(" \x00") or None
+    sop_uid = str(ds.get("SOPInstanceUID", "") or "").rstrip(" \x00") or None
+    ident = (sop_class, sop_uid)
+    transfer_syntax = str(getattr(ds.file_meta, "TransferSyntaxUID", "") or "")
+    if not transfer_syntax:
+        raise InvalidInstance(VALIDATION_FAILED, "The file meta has no TransferSyntaxUID.", *ident)
+    sop_class_uid = _required_uid(ds, "SOPClassUID", ident)
+    study = _required_uid(ds, "StudyInstanceUID", ident)
+    series = _required_uid(ds, "SeriesInstanceUID", ident)
+    sop = _required_uid(ds, "SOPInstanceUID", ident)
+
+    comments: list[str] = []
+    patient_id = ds.get("PatientID")
+    if patient_id is None or not str(patient_id).strip():
+        if version != "2":
+            raise InvalidInstance(VALIDATION_FAILED, "PatientID is missing or empty.", *ident)
+        comments.append("DICOM100: (0010,0020) - The required attribute PatientID is empty.")
+
+    columns: dict[str, str | None] = {}
+    dropped: set[int] = set()
+    multi = False
+    for attr in INDEXED:
+        if attr.vr == "UI":
+            continue
+        values = _values(ds, attr)
+        if not values:
+            continue
+        multi = multi or len(values) > 1
+        problem = _vr_problem(attr.vr, values[0])
+        if problem is not None:
+            text = (
+                f"DICOM100: {_tag_text(attr.tag)} - Content \"{values[0]}\" does not validate "
+                f"VR {attr.vr}: {problem}."
+            )
+            if version != "2":
+                raise InvalidInstance(VALIDATION_FAILED, text, *ident)
+            comments.append(text)
+            dropped.add(attr.tag)
+            continue
+        columns[attr.column] = values[0] if attr.vr == "DA" else normalize_text(values[0])
+
+    frames = 0
+    if "PixelData" in ds or "FloatPixelData" in ds or "DoubleFloatPixelData" in ds:
+        try:
+            frames = int(ds.get("NumberOfFrames") or 1)
+        except (TypeError, ValueError):
+            frames = 1
+    parsed = ParsedInstance(
+        study_uid=study,
+        series_uid=series,
+        sop_uid=sop,
+        sop_class_uid=sop_class_uid,
+        transfer_syntax=transfer_syntax,
+        frames=frames,
+        columns=columns,
+        metadata_json=_metadata_json(ds, dropped),
+        warnings=comments,
+        multi_valued=multi,
+    )
+    if comments:
+        parsed.warning_reason = WARNING_VALIDATION
+    elif transfer_syntax == ImplicitVRLittleEndian:
+        # The reference cannot check VRs of implicit VR data and says so with 45063.
+        parsed.warning_reason = WARNING_NOT_MATCHING_SOP_CLASS
+    return parsed
+
+
+def describe_reason(reason: int) -> str:
+    """Return the meaning of a STOW failure or warning reason in words.
+
+    Parameters
+    ----------
+    reason : int
+        The FailureReason or WarningReason code.
+
+    Returns
+    -------
+    str
+        A short description.
+    """
+    return {
+        PROCESSING_FAILURE: "processing failure",
+        VALIDATION_FAILED: "validation failed",
+        43265: "study instance UID does not match the study in the request",
+        ALREADY_EXISTS: "instance already exists",
+        BEING_CREATED: "instance is being created by another request",
+        WARNING_VALIDATION: "stored with validation warnings",
+        WARNING_NOT_MATCHING_SOP_CLASS: "data set does not match SOP class",
+    }.get(reason, f"reason {reason}")
+
+
+def metadata_value(ds_json: dict[str, Any], keyword_tag: str) -> Any:
+    """Return the first value of a DICOM JSON element, or None.
+
+    Parameters
+    ----------
+    ds_json : dict
+        A DICOM JSON object.
+    keyword_tag : str
+        The eight-hex-digit tag key.
+
+    Returns
+    -------
+    Any
+        The first value, or None when absent or empty.
+    """
+    values = ds_json.get(keyword_tag, {}).get("Value")
+    return values[0] if values else None

@@ -1,0 +1,150 @@
+"""LocalServer: the embedded DICOMweb server in a background thread, for notebooks and tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+
+import uvicorn
+
+from .app import create_app
+
+
+class LocalServer:
+    """An embedded DICOMweb server on a free loopback port, running in a background thread.
+
+    Parameters
+    ----------
+    data_dir : str or Path, optional
+        Where instances and the index are kept. Default: a new temporary folder, removed by
+        :meth:`stop`. Several servers may share one folder.
+    port : int
+        The TCP port; 0 picks a free one.
+    host : str
+        The address to bind; loopback unless told otherwise.
+    token : str, optional
+        Require ``Authorization: Bearer <token>`` on every request.
+    version : str
+        The API version in :attr:`url` (``"1"`` or ``"2"``; both are always served).
+
+    Examples
+    --------
+    >>> with LocalServer() as server:  # doctest: +SKIP
+    ...     print(server.url)
+    http://127.0.0.1:54321/v1
+    """
+
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str] | None = None,
+        port: int = 0,
+        *,
+        host: str = "127.0.0.1",
+        token: str | None = None,
+        version: str = "1",
+    ) -> None:
+        self._own_dir = data_dir is None
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        self.host = host
+        self.port = port
+        self.version = version
+        self._token = token
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<LocalServer {state} url={self.url!r} data_dir={str(self.data_dir)!r}>"
+
+    @property
+    def running(self) -> bool:
+        """Whether the server thread is serving."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def base_url(self) -> str:
+        """The server root, e.g. ``http://127.0.0.1:54321`` (without the API version)."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The versioned DICOMweb base URL, e.g. ``http://127.0.0.1:54321/v1``."""
+        return f"{self.base_url}/v{self.version}"
+
+    def start(self, timeout: float = 30.0) -> LocalServer:
+        """Start serving in the background; calling it on a running server does nothing.
+
+        Parameters
+        ----------
+        timeout : float
+            Seconds to wait for the server to accept connections.
+
+        Returns
+        -------
+        LocalServer
+            This server, so that ``LocalServer().start()`` can be assigned.
+
+        Raises
+        ------
+        RuntimeError
+            When the server does not come up in time.
+        """
+        if self.running:
+            return self
+        if self.data_dir is None:
+            self.data_dir = Path(tempfile.mkdtemp(prefix="dicomweb-nb-"))
+        app = create_app(self.data_dir, token=self._token)
+        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+        server = uvicorn.Server(config)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="dicomweb-nb-server", daemon=True
+        )
+        thread.start()
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                server.should_exit = True
+                sock.close()
+                raise RuntimeError(f"The embedded DICOMweb server did not start on {self.base_url}.")
+            time.sleep(0.01)
+        self._server, self._thread = server, thread
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop serving; a temporary data folder is removed.
+
+        Parameters
+        ----------
+        timeout : float
+            Seconds to wait for the server thread to end.
+        """
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout)
+        self._server = self._thread = None
+        if self._own_dir and self.data_dir is not None:
+            with contextlib.suppress(OSError):
+                shutil.rmtree(self.data_dir)
+            self.data_dir = None
+
+    def __enter__(self) -> LocalServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

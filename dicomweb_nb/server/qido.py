@@ -1,0 +1,263 @@
+"""QIDO-RS query parameters: parse, validate and normalise them into a :class:`Query`.
+
+Rules follow the reference server (``shared/reference/server-behaviour.md``, "QIDO-RS"), with the
+standard's wildcard (``*``, ``?``) and UID-list matching added as a superset (PS3.18 8.3.4.1).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .attributes import (
+    SEARCHABLE_BY_TAG,
+    Level,
+    Searchable,
+    all_tags,
+    computed_tags,
+    default_tags,
+    keyword_of,
+    resolve_attribute,
+)
+
+MAX_LIMIT = 200
+DEFAULT_LIMIT = 100
+UID_PATTERN = re.compile(r"^[0-9.]*[0-9]$")
+
+FilterKind = Literal["exact", "range", "uids", "wildcard", "pn", "pn_fuzzy"]
+
+
+class QueryError(ValueError):
+    """A QIDO request the server refuses with 400; ``str(exc)`` is the plain-text message."""
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One matching condition on an index column."""
+
+    attribute: Searchable
+    kind: FilterKind
+    values: tuple[str, ...]
+
+
+@dataclass
+class Query:
+    """A validated QIDO-RS query."""
+
+    level: Level
+    filters: list[Filter] = field(default_factory=list)
+    include: list[int] = field(default_factory=list)
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    fuzzy: bool = False
+
+
+def normalize_text(value: str) -> str:
+    """Fold case and strip accents, so that "Hall^X^Ta" matches "hall^x^tá".
+
+    Parameters
+    ----------
+    value : str
+        A stored or queried value.
+
+    Returns
+    -------
+    str
+        The folded value.
+    """
+    decomposed = unicodedata.normalize("NFKD", value)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
+
+
+def is_valid_uid(value: str) -> bool:
+    """Tell whether ``value`` is a UID the reference server accepts (digits and dots, <= 64).
+
+    Parameters
+    ----------
+    value : str
+        The candidate UID; trailing spaces and NULs are tolerated.
+
+    Returns
+    -------
+    bool
+        True when valid.
+    """
+    value = value.rstrip(" \x00")
+    return 0 < len(value) <= 64 and bool(UID_PATTERN.match(value))
+
+
+def _allowed_levels(level: Level, path: dict[str, str]) -> tuple[Level, ...]:
+    # Parent-level attributes are searchable only when the parent is not fixed by the path.
+    if level == "study":
+        return ("study",)
+    if level == "series":
+        return ("series",) if "study" in path else ("study", "series")
+    if "series" in path:
+        return ("instance",)
+    if "study" in path:
+        return ("series", "instance")
+    return ("study", "series", "instance")
+
+
+def _parse_date(value: str, keyword: str) -> str:
+    if not re.fullmatch(r"\d{8}", value):
+        raise QueryError(
+            f"Invalid query: the value '{value}' of {keyword} is not a date in the format yyyyMMdd."
+        )
+    try:
+        dt.datetime.strptime(value, "%Y%m%d")
+    except ValueError as exc:
+        raise QueryError(f"Invalid query: '{value}' of {keyword} is not a valid date.") from exc
+    return value
+
+
+def _date_filter(attr: Searchable, value: str) -> Filter:
+    if "-" not in value:
+        return Filter(attr, "exact", (_parse_date(value, attr.keyword),))
+    start, _, end = value.partition("-")
+    if not start and not end:
+        raise QueryError(f"Invalid query: the range '{value}' of {attr.keyword} has no bounds.")
+    lo = _parse_date(start, attr.keyword) if start else ""
+    hi = _parse_date(end, attr.keyword) if end else ""
+    if lo and hi and lo > hi:
+        raise QueryError(
+            f"Invalid query: the range '{value}' of {attr.keyword} starts after it ends."
+        )
+    return Filter(attr, "range", (lo, hi))
+
+
+def _wildcard_regex(value: str) -> str:
+    # PS3.4 C.2.2.2.4: '*' matches any run of characters, '?' exactly one.
+    return "^" + "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in value) + "$"
+
+
+def _make_filter(attr: Searchable, raw: str, fuzzy: bool) -> Filter:
+    if attr.vr == "UI":
+        # PS3.18 8.3.4.1: a UID list is separated by backslashes (commas are accepted too).
+        uids = tuple(u.strip() for u in re.split(r"[\\,]", raw))
+        for uid in uids:
+            if not is_valid_uid(uid):
+                raise QueryError(f"Invalid query: '{uid}' is not a valid {attr.keyword}.")
+        return Filter(attr, "uids" if len(uids) > 1 else "exact", uids)
+    if attr.vr == "DA":
+        return _date_filter(attr, raw)
+    value = normalize_text(raw)
+    if "*" in value or "?" in value:
+        return Filter(attr, "wildcard", (_wildcard_regex(value),))
+    if attr.vr == "PN":
+        return Filter(attr, "pn_fuzzy" if fuzzy else "pn", (value,))
+    return Filter(attr, "exact", (value,))
+
+
+def _parse_int(name: str, raw: str, lo: int, hi: int | None) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise QueryError(f"Invalid query: {name} '{raw}' is not an integer.") from None
+    if value < lo or (hi is not None and value > hi):
+        bound = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
+        raise QueryError(f"Invalid query: {name} must be {bound}, got {value}.")
+    return value
+
+
+def _parse_includefield(values: list[str], level: Level, levels: tuple[Level, ...]) -> list[int]:
+    names = [n.strip() for v in values for n in v.split(",")]
+    if "all" in names:
+        if len(names) > 1:
+            raise QueryError("Invalid query: includefield=all cannot be combined with other fields.")
+        tags: list[int] = []
+        for lv in levels:
+            tags.extend(all_tags(lv))
+            tags.extend(computed_tags(lv))
+        return tags
+    out = []
+    for name in names:
+        tag = resolve_attribute(name) if name else None
+        if tag is None:
+            raise QueryError(f"Invalid query: unknown includefield attribute '{name}'.")
+        out.append(tag)
+    return out
+
+
+def parse_query(
+    level: Level, params: list[tuple[str, str]], *, path: dict[str, str], version: str
+) -> Query:
+    """Validate a QIDO-RS query string and build a :class:`Query`.
+
+    Parameters
+    ----------
+    level : {"study", "series", "instance"}
+        The level of the route (``/studies``, ``/series``, ``/instances`` and their nested forms).
+    params : list of (str, str)
+        The decoded query parameters in order, repeats kept.
+    path : dict
+        The UIDs fixed by the route, keyed ``"study"`` and ``"series"``.
+    version : str
+        The API version from the URL, which selects the default returned attributes.
+
+    Returns
+    -------
+    Query
+        The validated query.
+
+    Raises
+    ------
+    QueryError
+        For anything the reference answers with 400: an unknown or non-searchable parameter, an empty
+        or repeated attribute, a bad date, range, limit, offset or includefield.
+    """
+    levels = _allowed_levels(level, path)
+    query = Query(level=level)
+    includefield: list[str] = []
+    raw_filters: list[tuple[Searchable, str]] = []
+    seen: set[int] = set()
+    for name, raw in params:
+        lowered = name.lower()
+        if lowered == "includefield":
+            includefield.append(raw)
+            continue
+        if lowered == "limit":
+            query.limit = _parse_int("limit", raw, 1, MAX_LIMIT)
+            continue
+        if lowered == "offset":
+            query.offset = _parse_int("offset", raw, 0, None)
+            continue
+        if lowered == "fuzzymatching":
+            if raw.lower() not in ("true", "false"):
+                raise QueryError(f"Invalid query: fuzzymatching must be true or false, got '{raw}'.")
+            query.fuzzy = raw.lower() == "true"
+            continue
+        tag = resolve_attribute(name)
+        if tag is None:
+            raise QueryError(f"Invalid query: unknown query parameter '{name}'.")
+        attr = SEARCHABLE_BY_TAG.get(tag)
+        if attr is None or attr.level not in levels:
+            where = " within the path's study/series" if path else ""
+            raise QueryError(
+                f"Invalid query: {keyword_of(tag)} is not a searchable attribute "
+                f"at the {level} level{where}."
+            )
+        if attr.keyword == "StudyInstanceUID" and "study" in path or (
+            attr.keyword == "SeriesInstanceUID" and "series" in path
+        ):
+            raise QueryError(f"Invalid query: {attr.keyword} is already given in the path.")
+        if tag in seen:
+            raise QueryError(f"Invalid query: {attr.keyword} is given more than once.")
+        seen.add(tag)
+        if not raw.strip():
+            raise QueryError(f"Invalid query: the value of {attr.keyword} is empty.")
+        raw_filters.append((attr, raw))
+    query.filters = [_make_filter(attr, raw, query.fuzzy) for attr, raw in raw_filters]
+
+    # Parent levels' defaults come along exactly where their attributes are searchable:
+    # /series adds the study's, /instances both parents', /studies/{s}/instances the series'.
+    include: list[int] = []
+    for lv in levels:
+        include.extend(default_tags(lv, version))
+    include.extend(_parse_includefield(includefield, level, levels))
+    include.extend(attr.tag for attr, _ in raw_filters)
+    query.include = list(dict.fromkeys(include))
+    return query

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from dicomweb_nb import LocalServer
+from dicomweb_nb.samples import write_tutorial_samples
+
+
+@pytest.fixture(scope="session")
+def tutorial_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("tutorial")
+    write_tutorial_samples(folder)
+    return folder
+
+
+@pytest.fixture()
+def server(tmp_path: Path) -> Iterator[LocalServer]:
+    with LocalServer(tmp_path / "data") as srv:
+        yield srv
+
+
+@pytest.fixture()
+def http() -> Iterator[requests.Session]:
+    with requests.Session() as session:
+        yield session
