@@ -23,7 +23,9 @@ def _serve(args: argparse.Namespace) -> int:
         folder = data / "samples"
         outcomes = import_files(Archive(data), write_tutorial_samples(folder))
         stored = sum(o.stored for o in outcomes)
-        print(f"Loaded the tutorial samples: {stored} stored, {len(outcomes) - stored} already there.")
+        print(
+            f"Loaded the tutorial samples: {stored} stored, {len(outcomes) - stored} already there."
+        )
     print(f"Data folder: {data}")
     print(f"DICOMweb base URL: http://{args.host}:{args.port}/v1 (also /v2)")
     if args.host not in ("127.0.0.1", "localhost", "::1"):

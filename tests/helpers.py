@@ -36,3 +36,39 @@ def failure_reasons(response: requests.Response) -> list[int]:
 def stored_uids(response: requests.Response) -> list[str]:
     items = response.json().get("00081199", {}).get("Value", [])
     return [item["00081155"]["Value"][0] for item in items]
+
+
+def make_instance(study: str, series: str, sop: str, **attrs: Any) -> bytes:
+    """A small valid CT instance (8×8, 16-bit) with the given attributes, as Part-10 bytes."""
+    import io
+
+    import numpy as np
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+    ds.file_meta.MediaStorageSOPInstanceUID = sop
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+    ds.SOPInstanceUID = sop
+    ds.StudyInstanceUID = study
+    ds.SeriesInstanceUID = series
+    ds.PatientID = "P1"
+    ds.PatientName = "Doe^John"
+    ds.Modality = "CT"
+    ds.Rows = ds.Columns = 8
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated = 16
+    ds.BitsStored = 16
+    ds.HighBit = 15
+    ds.PixelRepresentation = 0
+    ds.PixelData = np.arange(64, dtype="<u2").tobytes()
+    for key, value in attrs.items():
+        setattr(ds, key, value)
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    return buf.getvalue()

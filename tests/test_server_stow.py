@@ -14,7 +14,7 @@ from pydicom.uid import ImplicitVRLittleEndian
 from dicomweb_nb import samples
 from dicomweb_nb.server.local import LocalServer
 
-from .helpers import JSON, failure_reasons, multipart, stow, stored_uids
+from .helpers import JSON, failure_reasons, multipart, stored_uids, stow
 
 
 def _ds(name: str = "green-square.dcm") -> pydicom.Dataset:
@@ -119,7 +119,9 @@ def test_single_part_empty_body_is_409(server: LocalServer) -> None:
         ("SOPInstanceUID", "1.2.3."),
     ],
 )
-def test_bad_required_uid_fails_with_43264(server: LocalServer, keyword: str, value: str | None) -> None:
+def test_bad_required_uid_fails_with_43264(
+    server: LocalServer, keyword: str, value: str | None
+) -> None:
     ds = _ds()
     if value is None:
         delattr(ds, keyword)
@@ -128,7 +130,9 @@ def test_bad_required_uid_fails_with_43264(server: LocalServer, keyword: str, va
     r = stow(server.url, [samples.to_bytes(ds)])
     assert r.status_code == 409
     assert failure_reasons(r) == [43264]
-    assert keyword in r.json()["00081198"]["Value"][0]["00741048"]["Value"][0]["00000902"]["Value"][0]
+    assert (
+        keyword in r.json()["00081198"]["Value"][0]["00741048"]["Value"][0]["00000902"]["Value"][0]
+    )
     assert _count(server) == 0
 
 
@@ -153,11 +157,11 @@ def test_invalid_searchable_attribute_v1_fails_v2_warns(server: LocalServer) -> 
     assert r.status_code == 202
     [item] = r.json()["00081199"]["Value"]
     comment = item["00741048"]["Value"][0]["00000902"]["Value"][0]
-    assert comment.startswith('DICOM100: (0008,0020) - Content "2020-09-22" does not validate VR DA')
+    assert comment.startswith(
+        'DICOM100: (0008,0020) - Content "2020-09-22" does not validate VR DA'
+    )
     # Kept in the file, dropped from metadata and the index.
-    meta = requests.get(
-        f"{server.url}/studies/{samples.STUDY_UID}/metadata", headers=JSON
-    ).json()
+    meta = requests.get(f"{server.url}/studies/{samples.STUDY_UID}/metadata", headers=JSON).json()
     assert "00080020" not in meta[0]
     r = requests.get(f"{server.url}/studies", params={"StudyDate": "20200922"}, headers=JSON)
     assert r.status_code == 204

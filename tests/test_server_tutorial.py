@@ -23,7 +23,7 @@ def encode_multipart_related(fields, boundary=None):  # the tutorial's helper, v
     if boundary is None:
         boundary = choose_boundary()
     body, _ = encode_multipart_formdata(fields, boundary)
-    content_type = str("multipart/related; boundary=%s" % boundary)
+    content_type = str("multipart/related; boundary=%s" % boundary)  # noqa: UP031
     return body, content_type
 
 
@@ -54,8 +54,16 @@ def test_whole_tutorial(base_url: str, tutorial_dir: Path) -> None:
 
     # Store red and green in one request.
     files = {
-        "file_red": ("dicomfile", (tutorial_dir / "red-triangle.dcm").read_bytes(), "application/dicom"),
-        "file_green": ("dicomfile", (tutorial_dir / "green-square.dcm").read_bytes(), "application/dicom"),
+        "file_red": (
+            "dicomfile",
+            (tutorial_dir / "red-triangle.dcm").read_bytes(),
+            "application/dicom",
+        ),
+        "file_green": (
+            "dicomfile",
+            (tutorial_dir / "green-square.dcm").read_bytes(),
+            "application/dicom",
+        ),
     }
     body, content_type = encode_multipart_related(fields=files)
     headers = {"Accept": "application/dicom+json", "Content-Type": content_type}
@@ -107,7 +115,9 @@ def test_whole_tutorial(base_url: str, tutorial_dir: Path) -> None:
     headers = {"Accept": "application/dicom; transfer-syntax=*"}
     response = client.get(url, headers=headers)
     assert response.status_code == 200
-    assert response.headers["content-type"] == "application/dicom; transfer-syntax=1.2.840.10008.1.2.1"
+    assert (
+        response.headers["content-type"] == "application/dicom; transfer-syntax=1.2.840.10008.1.2.1"
+    )
     original = (tutorial_dir / "red-triangle.dcm").read_bytes()
     assert response.content == bytes(128) + original[128:]
 
@@ -139,7 +149,12 @@ def test_whole_tutorial(base_url: str, tutorial_dir: Path) -> None:
         ("/series", {"SeriesInstanceUID": series_uid}, "0020000E", series_uid),
         (f"/studies/{study_uid}/series", {"SeriesInstanceUID": series_uid}, "0020000E", series_uid),
         ("/instances", {"SOPInstanceUID": instance_uid}, "00080018", instance_uid),
-        (f"/studies/{study_uid}/instances", {"SOPInstanceUID": instance_uid}, "00080018", instance_uid),
+        (
+            f"/studies/{study_uid}/instances",
+            {"SOPInstanceUID": instance_uid},
+            "00080018",
+            instance_uid,
+        ),
         (
             f"/studies/{study_uid}/series/{series_uid}/instances",
             {"SOPInstanceUID": instance_uid},
@@ -161,7 +176,9 @@ def test_whole_tutorial(base_url: str, tutorial_dir: Path) -> None:
         assert response.status_code == 204, (url, response.text)
         assert response.content == b""
         assert client.delete(url).status_code == 404
-    response = client.get(f"{base_url}/studies", headers=headers, params={"StudyInstanceUID": study_uid})
+    response = client.get(
+        f"{base_url}/studies", headers=headers, params={"StudyInstanceUID": study_uid}
+    )
     assert response.status_code == 204
 
 
@@ -174,9 +191,7 @@ def test_boundary_forms_from_the_tutorial_note(server: LocalServer, tutorial_dir
         "multipart/related; type=application/dicom; boundary=ABCD1234",
         'multipart/related; boundary="ABCD1234"; type="application/dicom"',
     ]
-    body = (
-        b"--ABCD1234\r\nContent-Type: application/dicom\r\n\r\n" + raw + b"\r\n--ABCD1234--\r\n"
-    )
+    body = b"--ABCD1234\r\nContent-Type: application/dicom\r\n\r\n" + raw + b"\r\n--ABCD1234--\r\n"
     for i, content_type in enumerate(forms):
         headers = {"Accept": "application/dicom+json", "Content-Type": content_type}
         response = requests.post(f"{server.url}/studies", body, headers=headers)

@@ -1,5 +1,7 @@
-"""The Starlette application: routes under ``/v1.0-prerelease``, ``/v1`` and ``/v2``, STOW, QIDO,
-delete and change feed handlers, bearer-token check, and the reference's error forms.
+"""The Starlette application: routes, STOW/QIDO/delete/change-feed handlers, the token gate.
+
+Routes are served under ``/v1.0-prerelease``, ``/v1`` and ``/v2``; errors are plain text as the
+reference server sends them.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ from .stow import PartReceiver, StowError, build_response, check_content_type, r
 log = logging.getLogger("dicomweb_nb.server")
 DICOM_JSON = "application/dicom+json"
 MULTI_VALUE_WARNING = (
-    '299 {host}: "One or more indexed Dicom tag(s) have multiple values, only first value is indexed."'
+    '299 {host}: "One or more indexed Dicom tag(s) have multiple values, '
+    'only first value is indexed."'
 )
 
 
@@ -255,9 +258,7 @@ def _routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = [Route("/health/check", health, methods=["GET"])]
     for version in VERSIONS:
         for path, endpoint, method in table:
-            routes.append(
-                Route(f"/v{version}{path}", endpoint, methods=[method], name=None)
-            )
+            routes.append(Route(f"/v{version}{path}", endpoint, methods=[method], name=None))
     return routes
 
 

@@ -1,7 +1,8 @@
 """The non-standard change feed (``/changefeed``, ``/changefeed/latest``) of the reference server.
 
-Each entry's ``state`` is worked out when it is read: ``current`` while the stored copy it created is
-still the stored one, ``replaced`` once the same UIDs were stored again, ``deleted`` when they are gone.
+Each entry's ``state`` is worked out when it is read: ``current`` while the stored copy it
+created is still the stored one, ``replaced`` once the same UIDs were stored again, ``deleted``
+when they are gone.
 """
 
 from __future__ import annotations
@@ -83,7 +84,9 @@ def _entry(row: tuple[Any, ...], include_metadata: bool) -> dict[str, Any]:
     return entry
 
 
-def read_changes(db: sqlite3.Connection, version: str, params: dict[str, str]) -> list[dict[str, Any]]:
+def read_changes(
+    db: sqlite3.Connection, version: str, params: dict[str, str]
+) -> list[dict[str, Any]]:
     """Return change-feed entries for ``GET ../changefeed``.
 
     Parameters
@@ -92,8 +95,8 @@ def read_changes(db: sqlite3.Connection, version: str, params: dict[str, str]) -
         The index connection.
     version : str
         ``"1"``/``"1.0-prerelease"``: ``offset`` is the exclusive starting sequence and ``limit``
-        1..100 (default 10). ``"2"``: ``startTime`` (inclusive) / ``endTime`` (exclusive), ``offset``
-        entries to skip, ``limit`` 1..200 (default 100).
+        1..100 (default 10). ``"2"``: ``startTime`` (inclusive) / ``endTime`` (exclusive),
+        ``offset`` entries to skip, ``limit`` 1..200 (default 100).
     params : dict
         The query parameters.
 

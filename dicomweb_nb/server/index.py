@@ -194,7 +194,9 @@ class Index:
             The reservation's watermark.
         """
         with self.write() as db:
-            db.execute("DELETE FROM instances WHERE watermark=? AND status=?", (watermark, CREATING))
+            db.execute(
+                "DELETE FROM instances WHERE watermark=? AND status=?", (watermark, CREATING)
+            )
 
     def commit(
         self,
@@ -237,14 +239,16 @@ class Index:
                 ),
             )
             db.execute(
-                "INSERT INTO changes (timestamp, action, study_uid, series_uid, sop_uid, watermark) "
+                "INSERT INTO changes "
+                "(timestamp, action, study_uid, series_uid, sop_uid, watermark) "
                 "VALUES (?, 'create', ?, ?, ?, ?)",
                 (now, record.study_uid, record.series_uid, record.sop_uid, watermark),
             )
 
     @staticmethod
     def _scope(study: str, series: str | None, sop: str | None) -> tuple[str, tuple[str, ...]]:
-        where, args = "status = 1 AND study_uid = ?", (study,)
+        where = "status = 1 AND study_uid = ?"
+        args: tuple[str, ...] = (study,)
         if series is not None:
             where, args = where + " AND series_uid = ?", (*args, series)
         if sop is not None:
@@ -295,9 +299,13 @@ class Index:
             ``<max watermark>-<count>`` for a study or series (the reference's form, unquoted).
         """
         where, args = self._scope(study, series, sop)
-        rows = self.connection().execute(
-            f"SELECT watermark, metadata FROM instances WHERE {where} ORDER BY watermark", args
-        ).fetchall()
+        rows = (
+            self.connection()
+            .execute(
+                f"SELECT watermark, metadata FROM instances WHERE {where} ORDER BY watermark", args
+            )
+            .fetchall()
+        )
         if not rows:
             return [], ""
         top = max(r[0] for r in rows)
@@ -334,7 +342,8 @@ class Index:
                 "DELETE FROM instances WHERE watermark = ?", [(r.watermark,) for r in records]
             )
             db.executemany(
-                "INSERT INTO changes (timestamp, action, study_uid, series_uid, sop_uid, watermark) "
+                "INSERT INTO changes "
+                "(timestamp, action, study_uid, series_uid, sop_uid, watermark) "
                 "VALUES (?, 'delete', ?, ?, ?, ?)",
                 [(now, r.study_uid, r.series_uid, r.sop_uid, r.watermark) for r in records],
             )
@@ -348,10 +357,14 @@ class Index:
         dict
             ``{"studies": …, "series": …, "instances": …}``.
         """
-        row = self.connection().execute(
-            "SELECT COUNT(DISTINCT study_uid), COUNT(DISTINCT study_uid || '/' || series_uid), "
-            "COUNT(*) FROM instances WHERE status = 1"
-        ).fetchone()
+        row = (
+            self.connection()
+            .execute(
+                "SELECT COUNT(DISTINCT study_uid), COUNT(DISTINCT study_uid || '/' || series_uid), "
+                "COUNT(*) FROM instances WHERE status = 1"
+            )
+            .fetchone()
+        )
         return {"studies": row[0], "series": row[1], "instances": row[2]}
 
     def close(self) -> None:

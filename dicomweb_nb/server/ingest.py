@@ -185,7 +185,9 @@ def parse_instance(path: Path, version: str) -> ParsedInstance:
             ds = pydicom.dcmread(path, defer_size=1024)
             ds.get("SOPInstanceUID")  # forces the first elements to parse
     except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError) as exc:
-        raise InvalidInstance(VALIDATION_FAILED, f"Not a readable DICOM Part 10 file: {exc}") from exc
+        raise InvalidInstance(
+            VALIDATION_FAILED, f"Not a readable DICOM Part 10 file: {exc}"
+        ) from exc
     except Exception as exc:
         raise InvalidInstance(PROCESSING_FAILURE, f"The file could not be parsed: {exc}") from exc
     with warnings.catch_warnings():
@@ -225,7 +227,7 @@ def _validate(ds: Dataset, version: str) -> ParsedInstance:
         problem = _vr_problem(attr.vr, values[0])
         if problem is not None:
             text = (
-                f"DICOM100: {_tag_text(attr.tag)} - Content \"{values[0]}\" does not validate "
+                f'DICOM100: {_tag_text(attr.tag)} - Content "{values[0]}" does not validate '
                 f"VR {attr.vr}: {problem}."
             )
             if version != "2":

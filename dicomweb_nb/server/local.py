@@ -116,7 +116,9 @@ class LocalServer:
             if not thread.is_alive() or time.monotonic() > deadline:
                 server.should_exit = True
                 sock.close()
-                raise RuntimeError(f"The embedded DICOMweb server did not start on {self.base_url}.")
+                raise RuntimeError(
+                    f"The embedded DICOMweb server did not start on {self.base_url}."
+                )
             time.sleep(0.01)
         self._server, self._thread = server, thread
         return self

@@ -1,8 +1,8 @@
 """Content negotiation: parse media types and pick what to answer a WADO, QIDO or STOW request with.
 
-The accepted forms are the reference server's (``shared/reference/server-behaviour.md``, "Accept gate",
-"WADO-RS"), parsed leniently: quoted or unquoted parameters, a trailing ``;``, and Orthanc's habit
-of nesting ``transfer-syntax`` inside the quoted ``type``.
+The accepted forms are the reference server's (``shared/reference/server-behaviour.md``,
+"Accept gate", "WADO-RS"), parsed leniently: quoted or unquoted parameters, a trailing ``;``,
+and Orthanc's habit of nesting ``transfer-syntax`` inside the quoted ``type``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from typing import Literal
 
 ELE = "1.2.840.10008.1.2.1"
 J2K_LOSSLESS = "1.2.840.10008.1.2.4.90"
-DICOM_JSON_RANGES = frozenset({"application/dicom+json", "application/json", "application/*", "*/*"})
+DICOM_JSON_RANGES = frozenset(
+    {"application/dicom+json", "application/json", "application/*", "*/*"}
+)
 
 Kind = Literal["bulk", "instance", "frames"]
 
@@ -38,7 +40,9 @@ class MediaType:
 
 
 def _split(text: str, sep: str) -> list[str]:
-    out, buf, quoted = [], [], False
+    out: list[str] = []
+    buf: list[str] = []
+    quoted = False
     for ch in text:
         if ch == '"':
             quoted = not quoted
@@ -190,7 +194,7 @@ def choose(header: str | None, kind: Kind, frame_count: int = 1) -> Choice:
                 if kind == "frames" and frame_count > 1:
                     problem = BadAccept(
                         "A single-part application/octet-stream answer holds one frame; "
-                        "ask for multipart/related; type=\"application/octet-stream\"."
+                        'ask for multipart/related; type="application/octet-stream".'
                     )
                     continue
                 return Choice(False, part, _syntax(m, ELE))

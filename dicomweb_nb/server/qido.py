@@ -131,7 +131,9 @@ def _date_filter(attr: Searchable, value: str) -> Filter:
 
 def _wildcard_regex(value: str) -> str:
     # PS3.4 C.2.2.2.4: '*' matches any run of characters, '?' exactly one.
-    return "^" + "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in value) + "$"
+    return (
+        "^" + "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in value) + "$"
+    )
 
 
 def _make_filter(attr: Searchable, raw: str, fuzzy: bool) -> Filter:
@@ -167,7 +169,9 @@ def _parse_includefield(values: list[str], level: Level, levels: tuple[Level, ..
     names = [n.strip() for v in values for n in v.split(",")]
     if "all" in names:
         if len(names) > 1:
-            raise QueryError("Invalid query: includefield=all cannot be combined with other fields.")
+            raise QueryError(
+                "Invalid query: includefield=all cannot be combined with other fields."
+            )
         tags: list[int] = []
         for lv in levels:
             tags.extend(all_tags(lv))
@@ -206,8 +210,8 @@ def parse_query(
     Raises
     ------
     QueryError
-        For anything the reference answers with 400: an unknown or non-searchable parameter, an empty
-        or repeated attribute, a bad date, range, limit, offset or includefield.
+        For anything the reference answers with 400: an unknown or non-searchable parameter, an
+        empty or repeated attribute, a bad date, range, limit, offset or includefield.
     """
     levels = _allowed_levels(level, path)
     query = Query(level=level)
@@ -227,7 +231,9 @@ def parse_query(
             continue
         if lowered == "fuzzymatching":
             if raw.lower() not in ("true", "false"):
-                raise QueryError(f"Invalid query: fuzzymatching must be true or false, got '{raw}'.")
+                raise QueryError(
+                    f"Invalid query: fuzzymatching must be true or false, got '{raw}'."
+                )
             query.fuzzy = raw.lower() == "true"
             continue
         tag = resolve_attribute(name)
@@ -240,7 +246,7 @@ def parse_query(
                 f"Invalid query: {keyword_of(tag)} is not a searchable attribute "
                 f"at the {level} level{where}."
             )
-        if attr.keyword == "StudyInstanceUID" and "study" in path or (
+        if (attr.keyword == "StudyInstanceUID" and "study" in path) or (
             attr.keyword == "SeriesInstanceUID" and "series" in path
         ):
             raise QueryError(f"Invalid query: {attr.keyword} is already given in the path.")

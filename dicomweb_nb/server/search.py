@@ -24,7 +24,7 @@ _PN_SPLIT = re.compile(r"[\s^=,]+")
 
 
 def _pn_groups(stored: str) -> list[str]:
-    # PS3.5 6.2.1: up to three component groups (alphabetic, ideographic, phonetic) separated by '='.
+    # PS3.5 6.2.1: up to three component groups (alphabetic, ideographic, phonetic), '='-separated.
     groups = [g.rstrip("^").strip() for g in stored.split("=")]
     return [g for g in groups if g]
 

@@ -126,7 +126,11 @@ class Archive:
                 parsed = parse_instance(temp, version)
             except InvalidInstance as exc:
                 return Outcome(
-                    False, exc.sop_class_uid, exc.sop_instance_uid, reason=exc.reason, message=str(exc)
+                    False,
+                    exc.sop_class_uid,
+                    exc.sop_instance_uid,
+                    reason=exc.reason,
+                    message=str(exc),
                 )
             outcome = Outcome(
                 False, parsed.sop_class_uid, parsed.sop_uid, parsed.study_uid, parsed.series_uid
@@ -166,7 +170,9 @@ class Archive:
                 temp.unlink()
 
     def _write(self, temp: Path, parsed: ParsedInstance, watermark: int) -> None:
-        rel = Path("instances", parsed.study_uid, parsed.series_uid, f"{parsed.sop_uid}.{watermark}.dcm")
+        rel = Path(
+            "instances", parsed.study_uid, parsed.series_uid, f"{parsed.sop_uid}.{watermark}.dcm"
+        )
         final = self.root / rel
         with open(temp, "r+b") as fh:
             head = fh.read(PREAMBLE + 4)

@@ -1,5 +1,7 @@
-"""STOW-RS: receive a ``multipart/related`` (or single ``application/dicom``) body part by part into
-temp files, and build the reference's response (status code and DICOM JSON body).
+"""STOW-RS: receive a request body part by part, and build the reference's response.
+
+Parts of a ``multipart/related`` (or one ``application/dicom``) body are written to temp files as
+they arrive; the response is the status code and DICOM JSON body the reference server sends.
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import IO, Any
 
-from python_multipart.multipart import MultipartParseError, MultipartParser
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser
 
 from .ingest import describe_reason
 from .negotiation import parse_media_type
@@ -35,7 +38,8 @@ def check_content_type(header: str | None) -> tuple[bool, str | None]:
     Returns
     -------
     (bool, str or None)
-        ``(True, boundary)`` for multipart/related, ``(False, None)`` for a single application/dicom body.
+        ``(True, boundary)`` for multipart/related, ``(False, None)`` for a single
+        application/dicom body.
 
     Raises
     ------
@@ -57,7 +61,9 @@ def check_content_type(header: str | None) -> tuple[bool, str | None]:
         raise StowError(415, "The multipart/related Content-Type has no boundary parameter.")
     root = media.param("type")
     if root and root.lower() != "application/dicom":
-        raise StowError(415, f"The multipart type '{root}' is not supported; use application/dicom.")
+        raise StowError(
+            415, f"The multipart type '{root}' is not supported; use application/dicom."
+        )
     if media.param("start") is not None:
         raise StowError(400, "The start parameter of multipart/related is not supported.")
     return True, boundary
@@ -276,7 +282,9 @@ def build_response(
             item["00081197"] = {"vr": "US", "Value": [o.reason]}
             # Beyond the reference: the reason in words, so a person can read what went wrong.
             reason_text = describe_reason(o.reason or 0)
-            item["00741048"] = _comments([f"{reason_text}: {o.message}" if o.message else reason_text])
+            item["00741048"] = _comments(
+                [f"{reason_text}: {o.message}" if o.message else reason_text]
+            )
             items.append(item)
         body["00081198"] = {"vr": "SQ", "Value": items}
     warned = version == "2" and any(o.warnings for o in stored)

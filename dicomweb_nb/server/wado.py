@@ -14,7 +14,15 @@ from starlette.responses import Response, StreamingResponse
 from . import render
 from .common import HTTPProblem, archive_of, path_uids
 from .index import InstanceRecord
-from .negotiation import BadAccept, Choice, NotAcceptable, accepts_dicom_json, choose, choose_rendered
+from .negotiation import (
+    BadAccept,
+    Choice,
+    Kind,
+    NotAcceptable,
+    accepts_dicom_json,
+    choose,
+    choose_rendered,
+)
 
 CHUNK = 1 << 20
 # The reference refuses to transcode files over 100 MB (406).
@@ -75,7 +83,7 @@ def retrieve(request: Request) -> Response:
     Response
         Multipart ``application/dicom`` parts, or one ``application/dicom`` body for an instance.
     """
-    kind = "instance" if "instance" in request.path_params else "bulk"
+    kind: Kind = "instance" if "instance" in request.path_params else "bulk"
     try:
         choice = choose(request.headers.get("accept"), kind)
     except BadAccept as exc:
@@ -218,7 +226,9 @@ def frames(request: Request) -> Response:
     except render.TranscodeError as exc:
         raise HTTPProblem(406, str(exc)) from exc
     if not choice.multipart:
-        return Response(data[0], headers={"Content-Type": f"{choice.part_type}; transfer-syntax={ts}"})
+        return Response(
+            data[0], headers={"Content-Type": f"{choice.part_type}; transfer-syntax={ts}"}
+        )
     boundary = secrets.token_hex(16)
     parts = ((ts, len(d), iter((d,))) for d in data)
     return _multipart(parts, boundary, choice.part_type, None)
