@@ -182,7 +182,7 @@ def test_ohif_style_query(loaded: LocalServer) -> None:
     )
     r = requests.get(url, headers=JSON)
     assert r.status_code == 200
-    assert [item["00081030"]["Value"][0] for item in r.json()] == ["CT Head", "CT Chest"]
+    assert [item["00081030"]["Value"][0] for item in r.json()] == ["CT Chest"]
 
 
 @pytest.mark.parametrize(

@@ -127,7 +127,7 @@ def _required_uid(ds: Dataset, keyword: str, sop: tuple[str | None, str | None])
 
 def _strip_bulk(ds: Dataset) -> None:
     for tag in list(ds.keys()):
-        raw = ds.get_item(tag)
+        raw = ds.get_item(tag, keep_deferred=True)
         vr = getattr(raw, "VR", None)
         if not vr:
             try:

@@ -1,0 +1,1 @@
+"""The client core: DICOMweb transactions over requests, with no Jupyter imports."""
