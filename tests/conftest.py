@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from dicomweb_nb.samples import write_tutorial_samples
 
 from dicomweb_nb import LocalServer
+from dicomweb_nb.samples import write_tutorial_samples
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ from PIL import Image
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.encaps import get_frame
+from pydicom.filewriter import dcmwrite
 from pydicom.pixels.encoders.base import get_encoder
 from pydicom.pixels.processing import apply_color_lut, apply_modality_lut, apply_voi_lut
 from pydicom.pixels.utils import pixel_array
@@ -169,7 +170,8 @@ def instance_bytes(path: str | os.PathLike[str], transfer_syntax: str) -> tuple[
         ds.file_meta.TransferSyntaxUID = pydicom.uid.UID(transfer_syntax)
         ds.preamble = bytes(128)
         buf = io.BytesIO()
-        ds.save_as(buf, enforce_file_format=True, implicit_vr=False, little_endian=True)
+        # force_encoding: a big-endian or implicit source is re-encoded, not refused.
+        dcmwrite(buf, ds, implicit_vr=False, little_endian=True, force_encoding=True)
     except TranscodeError:
         raise
     except Exception as exc:
