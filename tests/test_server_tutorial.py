@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
 
@@ -27,9 +32,40 @@ def encode_multipart_related(fields, boundary=None):  # the tutorial's helper, v
     return body, content_type
 
 
-@pytest.fixture(params=["1", "2"])
-def base_url(request: pytest.FixtureRequest, server: LocalServer) -> str:
-    return f"{server.base_url}/v{request.param}"
+@pytest.fixture()
+def cli_server(tmp_path: Path) -> Iterator[str]:
+    """``dicomweb-nb serve`` in its own process, as a user starts it."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [sys.executable, "-m", "dicomweb_nb.cli", "serve", "--port", str(port)]
+    proc = subprocess.Popen(
+        [*command, "--data", str(tmp_path / "data"), "--log-level", "warning"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    root = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(400):
+            try:
+                requests.get(f"{root}/health/check", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        yield root
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(params=["embedded-v1", "embedded-v2", "cli-v1"])
+def base_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    kind, version = request.param.split("-")
+    if kind == "cli":
+        yield f"{request.getfixturevalue('cli_server')}/{version}"
+        return
+    with LocalServer(tmp_path / "data") as server:
+        yield f"{server.base_url}/{version}"
 
 
 def test_whole_tutorial(base_url: str, tutorial_dir: Path) -> None:

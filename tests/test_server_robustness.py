@@ -1,0 +1,104 @@
+"""Arbitrary input never gets a 500 and never leaves half-stored data (property-based)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dicomweb_nb import samples
+from dicomweb_nb.server.local import LocalServer
+
+from .helpers import JSON, multipart
+
+NAMES = st.sampled_from(
+    [
+        "PatientName",
+        "PatientID",
+        "StudyDate",
+        "00100010",
+        "Modality",
+        "limit",
+        "offset",
+        "includefield",
+        "fuzzymatching",
+        "SOPInstanceUID",
+        "StudyInstanceUID",
+        "bogus",
+        "",
+    ]
+)
+VALUES = st.text(min_size=0, max_size=20)
+SETTINGS = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
+    with LocalServer(tmp_path_factory.mktemp("robust")) as server:
+        body, content_type = multipart(
+            [samples.to_bytes(samples.tutorial_dataset(n)) for n in samples.TUTORIAL_FILES]
+        )
+        r = requests.post(
+            f"{server.url}/studies", body, headers={**JSON, "Content-Type": content_type}
+        )
+        assert r.status_code == 200
+        yield server
+
+
+@SETTINGS
+@given(
+    path=st.sampled_from(
+        ["/studies", "/series", "/instances", f"/studies/{samples.STUDY_UID}/series"]
+    ),
+    params=st.lists(st.tuples(NAMES, VALUES), max_size=4),
+)
+def test_any_query_is_answered(
+    loaded: LocalServer, path: str, params: list[tuple[str, str]]
+) -> None:
+    r = requests.get(f"{loaded.url}{path}", params=params, headers=JSON)
+    assert r.status_code in (200, 204, 400), r.text
+    if r.status_code == 200:
+        assert isinstance(r.json(), list)
+
+
+@SETTINGS
+@given(data=st.binary(max_size=600), cut=st.integers(min_value=0, max_value=5000))
+def test_any_part_is_answered(loaded: LocalServer, data: bytes, cut: int) -> None:
+    # Arbitrary bytes, and a real file cut short or with bytes spliced in.
+    real = samples.to_bytes(samples.tutorial_dataset("red-triangle.dcm"))
+    for part in (data, real[:cut] + data, real[:132] + data):
+        body, content_type = multipart([part])
+        r = requests.post(
+            f"{loaded.url}/studies", body, headers={**JSON, "Content-Type": content_type}
+        )
+        assert r.status_code in (200, 202, 409), r.text
+    r = requests.get(f"{loaded.url}/instances", headers=JSON)
+    assert len(r.json()) == 3
+
+
+@SETTINGS
+@given(accept=st.text(max_size=60), frames=st.text(max_size=8))
+def test_any_accept_and_frame_list(loaded: LocalServer, accept: str, frames: str) -> None:
+    url = (
+        f"{loaded.url}/studies/{samples.STUDY_UID}/series/{samples.SERIES_UID_BLUE}"
+        f"/instances/{samples.INSTANCE_UID_BLUE}"
+    )
+    headers = {
+        "Accept": accept.encode("latin-1", "replace")
+        .decode("latin-1")
+        .replace("\r", "")
+        .replace("\n", "")
+    }
+    for target in (url, f"{url}/frames/{requests.utils.quote(frames) or '1'}", f"{url}/rendered"):
+        r = requests.get(target, headers=headers)
+        assert r.status_code in (200, 400, 404, 406), (target, r.status_code, r.text)
+
+
+def test_no_temp_files_left(loaded: LocalServer) -> None:
+    assert list((Path(loaded.data_dir or "") / "tmp").iterdir()) == []
