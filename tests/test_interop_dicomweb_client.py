@@ -77,6 +77,11 @@ def test_frames_and_rendered(dwc: DICOMwebClient) -> None:
         media_types=(("application/octet-stream", "*"),),
     )
     pixels = np.frombuffer(frame, np.uint8).reshape(979, 985, 3)
+    # The package's default Accept for frames (multipart/related; type="*/*") works too.
+    default = dwc.retrieve_instance_frames(
+        samples.STUDY_UID, samples.SERIES_UID_GREEN_RED, samples.INSTANCE_UID_GREEN, [1]
+    )
+    assert default == [frame]
     assert tuple(pixels[489, 492]) == samples.COLOURS["green-square.dcm"]
     assert tuple(pixels[5, 5]) == samples.BACKGROUND
     png = dwc.retrieve_instance_rendered(

@@ -175,6 +175,17 @@ def test_returned_attributes_v1_and_v2(loaded: LocalServer) -> None:
     assert inst["00100020"]["Value"] == ["P1"]
 
 
+def test_empty_attributes_are_omitted(server: LocalServer) -> None:
+    raw = make_instance("1.2.3", "1.2.3.4", "1.2.3.4.5", AccessionNumber="", PatientBirthDate="")
+    assert stow(server.url, [raw]).status_code == 200
+    [study] = qido(server, "/studies").json()
+    assert "00080050" not in study and "00100030" not in study
+    assert study["00100010"]["Value"] == [{"Alphabetic": "Doe^John"}]
+    # Metadata keeps them, as {"vr": ...} without a Value.
+    [meta] = requests.get(f"{server.url}/studies/1.2.3/metadata", headers=JSON).json()
+    assert meta["00080050"] == {"vr": "SH"}
+
+
 def test_ohif_style_query(loaded: LocalServer) -> None:
     url = (
         f"{loaded.url}/studies?limit=25&offset=0&includefield=00081030%2C00080060"

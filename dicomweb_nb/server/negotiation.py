@@ -185,6 +185,9 @@ def choose(header: str | None, kind: Kind, frame_count: int = 1) -> Choice:
                 return Choice(True, part, _syntax(m, "*"))
             if m.mime == "multipart/related":
                 inner = (m.param("type") or part).lower()
+                if inner == "*/*":
+                    # dicomweb-client's default for frames; a superset of the reference.
+                    return Choice(True, part, _syntax(m, "*"))
                 if kind == "frames" and inner == "image/jp2":
                     return Choice(True, inner, _syntax(m, J2K_LOSSLESS))
                 if inner == part:

@@ -165,7 +165,8 @@ def search(db: sqlite3.Connection, query: Query, path: dict[str, str]) -> list[d
     results = []
     for _, metadata, study_uid, series_uid, count in rows:
         full = json.loads(metadata)
-        item = {k: full[k] for k in keys if k in full}
+        # The reference omits attributes without a value from search results.
+        item = {k: full[k] for k in keys if k in full and "Value" in full[k]}
         _add_computed(db, item, keys, study_uid, series_uid, count, query.level)
         results.append(item)
     return results
