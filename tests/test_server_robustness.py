@@ -34,7 +34,10 @@ NAMES = st.sampled_from(
 )
 VALUES = st.text(min_size=0, max_size=20)
 SETTINGS = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 
 
@@ -89,12 +92,8 @@ def test_any_accept_and_frame_list(loaded: LocalServer, accept: str, frames: str
         f"{loaded.url}/studies/{samples.STUDY_UID}/series/{samples.SERIES_UID_BLUE}"
         f"/instances/{samples.INSTANCE_UID_BLUE}"
     )
-    headers = {
-        "Accept": accept.encode("latin-1", "replace")
-        .decode("latin-1")
-        .replace("\r", "")
-        .replace("\n", "")
-    }
+    header = accept.encode("latin-1", "replace").decode("latin-1")
+    headers = {"Accept": "".join(c for c in header if c.isprintable()).strip()}
     for target in (url, f"{url}/frames/{requests.utils.quote(frames) or '1'}", f"{url}/rendered"):
         r = requests.get(target, headers=headers)
         assert r.status_code in (200, 400, 404, 406), (target, r.status_code, r.text)

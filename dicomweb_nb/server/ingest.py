@@ -148,15 +148,20 @@ def _metadata_json(ds: Dataset, dropped: set[int]) -> str:
     _strip_bulk(ds)
     try:
         data = ds.to_json_dict()
-    except Exception:
-        # An element pydicom cannot convert is left out rather than failing the whole instance.
-        data = {}
-        for elem in ds:
-            try:
-                data.update(Dataset({elem.tag: elem}).to_json_dict())
-            except Exception:
-                continue
+    except Exception as exc:
+        raise InvalidInstance(
+            VALIDATION_FAILED, f"An element cannot be decoded ({_failing_element(ds)}): {exc}"
+        ) from exc
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def _failing_element(ds: Dataset) -> str:
+    for tag in list(ds.keys()):
+        try:
+            Dataset({tag: ds[tag]}).to_json_dict()
+        except Exception:
+            return _tag_text(int(tag))
+    return "unknown tag"
 
 
 def parse_instance(path: Path, version: str) -> ParsedInstance:
@@ -192,7 +197,15 @@ def parse_instance(path: Path, version: str) -> ParsedInstance:
         raise InvalidInstance(PROCESSING_FAILURE, f"The file could not be parsed: {exc}") from exc
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return _validate(ds, version)
+        try:
+            return _validate(ds, version)
+        except InvalidInstance:
+            raise
+        except Exception as exc:
+            # A file pydicom opens but cannot decode further (a corrupt element, a bad length).
+            raise InvalidInstance(
+                VALIDATION_FAILED, f"The file is not valid DICOM: {type(exc).__name__}: {exc}"
+            ) from exc
 
 
 def _validate(ds: Dataset, version: str) -> ParsedInstance:
