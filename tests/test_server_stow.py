@@ -101,6 +101,17 @@ def test_non_dicom_part_fails_alone(server: LocalServer) -> None:
     assert stored_uids(r) == [samples.INSTANCE_UID_GREEN]
 
 
+def test_truncated_file_is_not_stored(server: LocalServer) -> None:
+    raw = samples.to_bytes(_ds())
+    r = stow(server.url, [raw[: len(raw) // 2]])
+    assert (r.status_code, failure_reasons(r)) == (409, [43264])
+    [failed] = r.json()["00081198"]["Value"]
+    assert failed["00081155"]["Value"] == [samples.INSTANCE_UID_GREEN]
+    assert "truncated" in failed["00741048"]["Value"][0]["00000902"]["Value"][0]
+    assert _count(server) == 0
+    assert stow(server.url, [raw]).status_code == 200
+
+
 def test_single_part_empty_body_is_409(server: LocalServer) -> None:
     r = requests.post(
         f"{server.url}/studies", b"", headers={**JSON, "Content-Type": "application/dicom"}

@@ -17,6 +17,7 @@ from typing import Any
 
 import pydicom
 from pydicom.datadict import dictionary_VR
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import ImplicitVRLittleEndian
@@ -164,6 +165,26 @@ def _failing_element(ds: Dataset) -> str:
     return "unknown tag"
 
 
+def _check_complete(ds: Dataset, path: Path) -> None:
+    # Large values are deferred, not read: check that the file really holds them, so a
+    # truncated upload fails instead of being stored half.
+    size = path.stat().st_size
+    for tag in ds.keys():
+        raw = ds.get_item(tag, keep_deferred=True)
+        if isinstance(raw, RawDataElement) and raw.length != 0xFFFFFFFF:
+            if raw.value_tell + raw.length > size:
+                sop = (
+                    str(ds.get("SOPClassUID", "") or "") or None,
+                    str(ds.get("SOPInstanceUID", "") or "") or None,
+                )
+                raise InvalidInstance(
+                    VALIDATION_FAILED,
+                    f"The file is truncated: element {_tag_text(int(tag))} needs "
+                    f"{raw.value_tell + raw.length} bytes but the part has {size}.",
+                    *sop,
+                )
+
+
 def parse_instance(path: Path, version: str) -> ParsedInstance:
     """Read a received Part-10 file and decide whether, and how, it is stored.
 
@@ -195,6 +216,7 @@ def parse_instance(path: Path, version: str) -> ParsedInstance:
         ) from exc
     except Exception as exc:
         raise InvalidInstance(PROCESSING_FAILURE, f"The file could not be parsed: {exc}") from exc
+    _check_complete(ds, path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
