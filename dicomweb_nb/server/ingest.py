@@ -169,20 +169,23 @@ def _check_complete(ds: Dataset, path: Path) -> None:
     # Large values are deferred, not read: check that the file really holds them, so a
     # truncated upload fails instead of being stored half.
     size = path.stat().st_size
-    for tag in ds.keys():
+    for tag in list(ds.keys()):  # keys, not iteration: iterating would read deferred values
         raw = ds.get_item(tag, keep_deferred=True)
-        if isinstance(raw, RawDataElement) and raw.length != 0xFFFFFFFF:
-            if raw.value_tell + raw.length > size:
-                sop = (
-                    str(ds.get("SOPClassUID", "") or "") or None,
-                    str(ds.get("SOPInstanceUID", "") or "") or None,
-                )
-                raise InvalidInstance(
-                    VALIDATION_FAILED,
-                    f"The file is truncated: element {_tag_text(int(tag))} needs "
-                    f"{raw.value_tell + raw.length} bytes but the part has {size}.",
-                    *sop,
-                )
+        if (
+            isinstance(raw, RawDataElement)
+            and raw.length != 0xFFFFFFFF
+            and raw.value_tell + raw.length > size
+        ):
+            sop = (
+                str(ds.get("SOPClassUID", "") or "") or None,
+                str(ds.get("SOPInstanceUID", "") or "") or None,
+            )
+            raise InvalidInstance(
+                VALIDATION_FAILED,
+                f"The file is truncated: element {_tag_text(int(tag))} needs "
+                f"{raw.value_tell + raw.length} bytes but the part has {size}.",
+                *sop,
+            )
 
 
 def parse_instance(path: Path, version: str) -> ParsedInstance:
