@@ -4,10 +4,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .client import (
+    DicomWebClient,
+    DicomWebError,
+    InvalidInput,
+    NotFound,
+    SearchResults,
+    StoreResult,
+)
+
 if TYPE_CHECKING:
     from .server.local import LocalServer
 
-__all__ = ["LocalServer"]
+__all__ = [
+    "DicomWebClient",
+    "DicomWebError",
+    "InvalidInput",
+    "LocalServer",
+    "NotFound",
+    "SearchResults",
+    "StoreResult",
+]
 __version__ = "0.1.0"
 
 

@@ -7,7 +7,7 @@ O(n²) (dicomweb-client issue #127); per-part ``Content-Length`` is optional and
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 
@@ -215,3 +215,78 @@ def iter_parts(chunks: Iterable[bytes], boundary: str) -> Iterator[Part]:
         if decoder.done:
             return
     decoder.close()
+
+
+@dataclass
+class Source:
+    """One body part to send: its size and a way to read it in chunks."""
+
+    size: int
+    chunks: Callable[[], Iterator[bytes]]
+
+
+def encode(
+    sources: list[Source], part_type: str = "application/dicom"
+) -> tuple[str, int, Iterator[bytes]]:
+    """Encode parts as a ``multipart/related`` body streamed chunk by chunk, with its length known.
+
+    Parameters
+    ----------
+    sources : list of Source
+        The parts.
+    part_type : str
+        The media type of every part (and the ``type`` parameter).
+
+    Returns
+    -------
+    (str, int, iterator of bytes)
+        The Content-Type (``type`` quoted, as .NET servers need), the Content-Length, and the body.
+    """
+    boundary = new_boundary()
+    head = part_head(boundary, part_type)
+    tail = closing(boundary)
+    length = sum(len(head) + s.size + 2 for s in sources) + len(tail)
+
+    def body() -> Iterator[bytes]:
+        for source in sources:
+            yield head
+            yield from source.chunks()
+            yield b"\r\n"
+        yield tail
+
+    content_type = f'multipart/related; type="{part_type}"; boundary={boundary}'
+    return content_type, length, body()
+
+
+def parse_content_type(value: str) -> tuple[str, dict[str, str]]:
+    """Split a Content-Type into its media type and parameters, respecting quotes.
+
+    Parameters
+    ----------
+    value : str
+        E.g. Orthanc's ``multipart/related; type="application/octet-stream;
+        transfer-syntax=1.2.840.10008.1.2.1"; boundary=abc``.
+
+    Returns
+    -------
+    (str, dict)
+        The lower-case media type and the parameters (names lower-case, quotes removed).
+    """
+    pieces: list[str] = []
+    buf: list[str] = []
+    quoted = False
+    for ch in value:
+        if ch == '"':
+            quoted = not quoted
+        if ch == ";" and not quoted:
+            pieces.append("".join(buf))
+            buf = []
+        else:
+            buf.append(ch)
+    pieces.append("".join(buf))
+    params = {}
+    for piece in pieces[1:]:
+        name, _, val = piece.partition("=")
+        if name.strip():
+            params[name.strip().lower()] = val.strip().strip('"')
+    return pieces[0].strip().lower(), params

@@ -1,0 +1,127 @@
+"""What the client returns: STOW outcomes per instance, and search results as a list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+REASONS = {
+    272: "processing failure",
+    290: "SOP class not supported",
+    43264: "validation failed (a required attribute is missing or invalid, or the study differs)",
+    43265: "study instance UID does not match the study in the request",
+    45070: "already stored (same study, series and instance UIDs)",
+    45071: "being stored by another request",
+    1: "stored with validation warnings",
+    45063: "stored; data set does not match SOP class (e.g. implicit VR)",
+    0xA700: "out of resources",
+    0xC000: "cannot understand",
+    0xB000: "coercion of data elements",
+    0xB006: "elements discarded",
+}
+
+
+def describe(reason: int | None) -> str:
+    """Return a failure or warning reason in words.
+
+    Parameters
+    ----------
+    reason : int or None
+        The FailureReason / WarningReason code.
+
+    Returns
+    -------
+    str
+        A short description ('' for None).
+    """
+    if reason is None:
+        return ""
+    return REASONS.get(reason, f"reason code {reason} (0x{reason:04X})")
+
+
+@dataclass
+class InstanceOutcome:
+    """The fate of one instance (or one input that was not DICOM) in a store call."""
+
+    status: str  # "stored", "warning", "failed" or "skipped" (never sent)
+    sop_instance_uid: str | None = None
+    sop_class_uid: str | None = None
+    source: str | None = None
+    reason: int | None = None
+    detail: str = ""
+    retrieve_url: str | None = None
+
+    @property
+    def reason_text(self) -> str:
+        """The reason code in words."""
+        return describe(self.reason)
+
+
+@dataclass
+class StoreResult:
+    """The outcome of :meth:`DicomWebClient.store_instances` over all its requests."""
+
+    status_codes: list[int] = field(default_factory=list)
+    instances: list[InstanceOutcome] = field(default_factory=list)
+    study_retrieve_url: str | None = None
+    warning_headers: list[str] = field(default_factory=list)
+
+    @property
+    def status_code(self) -> int | None:
+        """The status of the last request (the only one for a single batch)."""
+        return self.status_codes[-1] if self.status_codes else None
+
+    @property
+    def stored(self) -> list[InstanceOutcome]:
+        """Instances the server stored (with or without warnings)."""
+        return [i for i in self.instances if i.status in ("stored", "warning")]
+
+    @property
+    def failed(self) -> list[InstanceOutcome]:
+        """Instances the server refused, and inputs never sent because they were not DICOM."""
+        return [i for i in self.instances if i.status in ("failed", "skipped")]
+
+    @property
+    def warnings(self) -> list[InstanceOutcome]:
+        """Instances stored with warnings."""
+        return [i for i in self.instances if i.status == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        """True when everything was stored."""
+        return not self.failed
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Return one plain dict per instance, for tables.
+
+        Returns
+        -------
+        list of dict
+            Keys: status, source, SOPInstanceUID, reason, reason_text, detail.
+        """
+        return [
+            {
+                "status": i.status,
+                "source": i.source,
+                "SOPInstanceUID": i.sop_instance_uid,
+                "reason": i.reason,
+                "reason_text": i.reason_text,
+                "detail": i.detail,
+            }
+            for i in self.instances
+        ]
+
+    def __repr__(self) -> str:
+        parts = [f"{len(self.stored)} stored"]
+        if self.warnings:
+            parts.append(f"{len(self.warnings)} with warnings")
+        if self.failed:
+            reasons = sorted({i.reason_text or i.detail for i in self.failed})
+            parts.append(f"{len(self.failed)} failed ({'; '.join(reasons)})")
+        return f"<StoreResult HTTP {self.status_codes}: {', '.join(parts)}>"
+
+
+class SearchResults(list[dict[str, Any]]):
+    """QIDO-RS results: a list of DICOM JSON objects (the notebook layer adds tables)."""
+
+    level: str = ""

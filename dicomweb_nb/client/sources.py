@@ -1,0 +1,134 @@
+"""Turn what users hand to ``store_instances`` into parts to send, reporting what is not DICOM."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+
+from .errors import InvalidInput
+from .multipart import Source
+
+CHUNK = 1 << 20
+NOT_DICOM = "not a DICOM Part 10 file (no 'DICM' prefix after the 128-byte preamble); not sent"
+StoreItem = str | os.PathLike[str] | bytes | bytearray | IO[bytes] | Dataset
+
+
+@dataclass
+class Prepared:
+    """An input ready to send (``source`` set) or refused before sending (``problem`` set)."""
+
+    label: str
+    source: Source | None = None
+    sop_instance_uid: str | None = None
+    sop_class_uid: str | None = None
+    problem: str = ""
+
+
+def _file_chunks(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            yield chunk
+
+
+def _identify(fp: Any) -> tuple[str | None, str | None]:
+    ds = pydicom.dcmread(
+        fp, stop_before_pixels=True, specific_tags=["SOPInstanceUID", "SOPClassUID"]
+    )
+    return (
+        str(ds.get("SOPInstanceUID", "") or "") or None,
+        str(ds.get("SOPClassUID", "") or "") or None,
+    )
+
+
+def _prepare_path(path: Path) -> Prepared:
+    label = str(path)
+    try:
+        sop, cls = _identify(path)
+    except InvalidDicomError:
+        return Prepared(label, problem=NOT_DICOM)
+    except (OSError, EOFError, ValueError, TypeError, KeyError) as exc:
+        return Prepared(label, problem=f"unreadable DICOM file ({type(exc).__name__}: {exc})")
+    size = path.stat().st_size
+    return Prepared(label, Source(size, lambda: _file_chunks(path)), sop, cls)
+
+
+def _prepare_bytes(data: bytes, label: str) -> Prepared:
+    try:
+        sop, cls = _identify(io.BytesIO(data))
+    except InvalidDicomError:
+        return Prepared(label, problem=NOT_DICOM)
+    except (EOFError, ValueError, TypeError, KeyError) as exc:
+        return Prepared(label, problem=f"unreadable DICOM data ({type(exc).__name__}: {exc})")
+    return Prepared(label, Source(len(data), lambda: iter((data,))), sop, cls)
+
+
+def _dataset_bytes(ds: Dataset) -> bytes:
+    buf = io.BytesIO()
+    if not getattr(ds, "file_meta", None) or "TransferSyntaxUID" not in ds.file_meta:
+        raise InvalidInput(
+            f"Dataset {ds.get('SOPInstanceUID', '?')} has no file_meta.TransferSyntaxUID; "
+            "set ds.file_meta (pydicom.dataset.FileMetaDataset) before storing it."
+        )
+    ds.save_as(buf, enforce_file_format=True)
+    return buf.getvalue()
+
+
+def _expand(items: StoreItem | Iterable[StoreItem]) -> Iterator[tuple[StoreItem, str]]:
+    single = isinstance(items, str | os.PathLike | bytes | bytearray | Dataset)
+    many: Iterable[Any] = [items] if single or hasattr(items, "read") else items  # type: ignore[assignment]
+    for n, item in enumerate(many):
+        if isinstance(item, str | os.PathLike):
+            path = Path(item)
+            if path.is_dir():
+                for child in sorted(p for p in path.rglob("*") if p.is_file()):
+                    yield child, str(child)
+            elif not path.exists():
+                raise InvalidInput(f"{path}: no such file or folder.")
+            else:
+                yield path, str(path)
+        else:
+            label = getattr(item, "name", None) or f"item {n}"
+            yield item, str(label)
+
+
+def prepare(items: StoreItem | Iterable[StoreItem]) -> Iterator[Prepared]:
+    """Prepare inputs one at a time: paths and folders (recursive), bytes, files, Datasets.
+
+    Parameters
+    ----------
+    items : item or iterable of items
+        What to store.
+
+    Yields
+    ------
+    Prepared
+        One per file or object; folders are walked in name order. Files are read when sent,
+        so memory does not grow with their number.
+
+    Raises
+    ------
+    InvalidInput
+        For a path that does not exist, or a Dataset without file meta.
+    """
+    for item, label in _expand(items):
+        if isinstance(item, Path):
+            yield _prepare_path(item)
+        elif isinstance(item, Dataset):
+            yield _prepare_bytes(_dataset_bytes(item), label)
+        elif isinstance(item, bytes | bytearray):
+            yield _prepare_bytes(bytes(item), label)
+        elif hasattr(item, "read"):
+            yield _prepare_bytes(item.read(), label)
+        else:
+            raise InvalidInput(
+                f"Cannot store {type(item).__name__}: give paths, folders, bytes, binary files "
+                "or pydicom Datasets."
+            )
