@@ -27,3 +27,10 @@ def server(tmp_path: Path) -> Iterator[LocalServer]:
 def http() -> Iterator[requests.Session]:
     with requests.Session() as session:
         yield session
+
+
+@pytest.fixture(scope="session")
+def orthanc_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from .orthanc import start_orthanc
+
+    yield from start_orthanc(tmp_path_factory.mktemp("orthanc"))

@@ -15,6 +15,7 @@ import requests
 from pydicom.dataset import Dataset
 from pydicom.pixels.decoders.base import get_decoder
 
+from .dicomjson import to_dataset
 from .errors import InvalidInput, ProtocolError
 from .multipart import MultipartError, Part, StreamingDecoder, iter_parts, parse_content_type
 from .session import Session
@@ -414,7 +415,7 @@ class RetrieveMixin:
         meta = self.retrieve_instance_metadata(
             study_instance_uid, series_instance_uid, sop_instance_uid
         )
-        ds = Dataset.from_json(meta)
+        ds = to_dataset(meta)
         # Explicit VR little endian frames are plain bytes every server can produce.
         raw = self.retrieve_instance_frames(
             study_instance_uid,

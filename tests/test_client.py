@@ -1,0 +1,292 @@
+"""DicomWebClient against the embedded server: every transaction, results and errors."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
+
+import pydicom
+import pytest
+import requests
+from requests_toolbelt.multipart.decoder import MultipartDecoder
+
+from dicomweb_nb import DicomWebClient, LocalServer, samples
+from dicomweb_nb.client import (
+    ConnectionFailed,
+    DicomWebWarning,
+    InvalidInput,
+    NotAcceptable,
+    NotFound,
+    Unauthorized,
+)
+from dicomweb_nb.client.multipart import Source, encode, iter_parts
+
+S, SE_GR, SE_B = samples.STUDY_UID, samples.SERIES_UID_GREEN_RED, samples.SERIES_UID_BLUE
+I_R, I_G, I_B = samples.INSTANCE_UID_RED, samples.INSTANCE_UID_GREEN, samples.INSTANCE_UID_BLUE
+
+
+@pytest.fixture()
+def client(server: LocalServer) -> Iterator[DicomWebClient]:
+    with DicomWebClient(server.url) as c:
+        yield c
+
+
+@pytest.fixture()
+def loaded(client: DicomWebClient, tutorial_dir: Path) -> DicomWebClient:
+    result = client.store_instances(tutorial_dir)
+    assert len(result.stored) == 3
+    return client
+
+
+def test_store_mixed_inputs_and_report(
+    client: DicomWebClient, tutorial_dir: Path, tmp_path: Path
+) -> None:
+    junk = tmp_path / "notes.txt"
+    junk.write_text("not DICOM")
+    with open(tutorial_dir / "red-triangle.dcm", "rb") as fh:
+        result = client.store_instances(
+            [
+                tutorial_dir / "blue-circle.dcm",
+                str(junk),
+                fh,
+                (tutorial_dir / "green-square.dcm").read_bytes(),
+                samples.multiframe_dataset(3),
+            ],
+            batch_size=2,
+        )
+    assert result.status_codes == [200, 200]
+    assert [i.status for i in result.instances].count("stored") == 4
+    [skipped] = result.failed
+    assert skipped.status == "skipped" and skipped.source == str(junk)
+    assert "DICM" in skipped.detail
+    blue = next(i for i in result.stored if i.sop_instance_uid == I_B)
+    assert blue.source == str(tutorial_dir / "blue-circle.dcm")
+    assert blue.retrieve_url and blue.retrieve_url.endswith(f"/instances/{I_B}")
+    # Storing again: 409 is a result, with the reason in words.
+    again = client.store_instances(tutorial_dir / "blue-circle.dcm")
+    assert again.status_code == 409
+    assert [(i.status, i.reason) for i in again.instances] == [("failed", 45070)]
+    assert "already stored" in again.failed[0].reason_text
+    assert "1 failed" in repr(again)
+
+
+def test_store_partial_202_and_study_path(client: DicomWebClient, tutorial_dir: Path) -> None:
+    client.store_instances(tutorial_dir / "blue-circle.dcm")
+    result = client.store_instances(
+        [tutorial_dir / "blue-circle.dcm", tutorial_dir / "red-triangle.dcm"], S
+    )
+    assert result.status_code == 202
+    assert {(i.status, i.reason) for i in result.instances} == {("failed", 45070), ("stored", None)}
+    assert result.study_retrieve_url == f"{client.url}/studies/{S}"
+    other = client.store_instances(samples.multiframe_dataset(2), S)
+    assert other.status_code == 409 and other.failed[0].reason in (43264, 43265)
+
+
+def test_store_instance_single(client: DicomWebClient, tutorial_dir: Path) -> None:
+    assert client.store_instance_single(tutorial_dir / "blue-circle.dcm").status_code == 200
+    again = client.store_instance_single(tutorial_dir / "blue-circle.dcm")
+    assert again.status_code == 409 and again.failed[0].reason == 45070
+    with pytest.raises(InvalidInput, match="not a DICOM"):
+        client.store_instance_single(b"hello")
+
+
+def test_store_body_is_streamed_with_a_length(client: DicomWebClient, tutorial_dir: Path) -> None:
+    seen: list[requests.PreparedRequest] = []
+    client.session._http.hooks["response"].append(lambda r, *a, **k: seen.append(r.request))
+    client.store_instances(tutorial_dir)
+    [request] = seen
+    assert int(request.headers["Content-Length"]) > 3 * 979 * 985 * 3
+    assert "Transfer-Encoding" not in request.headers
+    assert not isinstance(request.body, bytes)  # a generator, read as it is sent
+    assert request.headers["Content-Type"].startswith('multipart/related; type="application/dicom"')
+
+
+def test_encoder_checked_by_an_independent_decoder() -> None:
+    payloads = [b"\x00" * 10, b"--not-a-boundary\r\n", bytes(range(256)) * 40]
+    content_type, length, body = encode([Source(len(p), lambda p=p: iter((p,))) for p in payloads])
+    data = b"".join(body)
+    assert len(data) == length
+    parts = MultipartDecoder(data, content_type).parts
+    assert [p.content for p in parts] == payloads
+    assert all(p.headers[b"Content-Type"] == b"application/dicom" for p in parts)
+    # Our decoder, fed in awkward chunk sizes, agrees.
+    boundary = content_type.split("boundary=")[1]
+    for size in (1, 7, 4096):
+        chunks = (data[i : i + size] for i in range(0, len(data), size))
+        assert [p.content for p in iter_parts(chunks, boundary)] == payloads
+
+
+def test_search(loaded: DicomWebClient) -> None:
+    studies = loaded.search_for_studies(
+        {"PatientID": "ID1"}, fields=["NumberOfStudyRelatedInstances"]
+    )
+    assert studies.level == "study"
+    assert studies[0]["00201208"]["Value"] == [3]
+    assert loaded.search_for_studies({"PatientName": "anon"}, fuzzymatching=True)
+    assert loaded.search_for_studies({"StudyDate": ("20200101", None)})
+    assert loaded.search_for_studies({"StudyDate": ("20210101", "20211231")}) == []
+    assert loaded.search_for_studies({"00100020": "nobody"}) == []
+    assert len(loaded.search_for_series(S)) == 2
+    assert len(loaded.search_for_instances(S, SE_GR)) == 2
+    assert len(loaded.search_for_instances(search_filters={"SOPInstanceUID": [I_R, I_B]})) == 2
+    paged = loaded.search_for_instances(limit=1, get_remaining=True)
+    assert sorted(i["00080018"]["Value"][0] for i in paged) == sorted([I_R, I_G, I_B])
+    with pytest.raises(InvalidInput, match="NotAKeyword"):
+        loaded.search_for_studies({"NotAKeyword": "x"})
+
+
+def test_retrieve(loaded: DicomWebClient, tmp_path: Path) -> None:
+    study = loaded.retrieve_study(S)
+    assert {ds.SOPInstanceUID for ds in study} == {I_R, I_G, I_B}
+    assert [ds.SOPInstanceUID for ds in loaded.iter_series(S, SE_B)] == [I_B]
+    ds = loaded.retrieve_instance(S, SE_GR, I_R)
+    assert tuple(ds.pixel_array[489, 492]) == samples.COLOURS["red-triangle.dcm"]
+    files = loaded.save_study(S, tmp_path / "out")
+    assert sorted(p.name for p in files) == sorted(f"{u}.dcm" for u in (I_R, I_G, I_B))
+    assert pydicom.dcmread(tmp_path / "out" / SE_B / f"{I_B}.dcm").ImageComments.endswith("Circle")
+    assert len(loaded.save_series(S, SE_GR, tmp_path / "series")) == 2
+
+
+def test_metadata_reuses_etag(loaded: DicomWebClient) -> None:
+    seen: list[int] = []
+    loaded.session._http.hooks["response"].append(lambda r, *a, **k: seen.append(r.status_code))
+    first = loaded.retrieve_study_metadata(S)
+    second = loaded.retrieve_study_metadata(S)
+    assert seen == [200, 304] and first == second and len(first) == 3
+    meta = loaded.retrieve_instance_metadata(S, SE_GR, I_G)
+    assert meta["00080018"]["Value"] == [I_G]
+    assert len(loaded.retrieve_series_metadata(S, SE_GR)) == 2
+
+
+def test_frames_and_rendered(loaded: DicomWebClient, server: LocalServer) -> None:
+    [frame] = loaded.retrieve_instance_frames(S, SE_GR, I_G)
+    assert len(frame) == 979 * 985 * 3
+    arrays, _ = loaded.retrieve_instance_frame_arrays(S, SE_GR, I_G)
+    assert arrays[0].shape == (979, 985, 3)
+    assert tuple(arrays[0][489, 492]) == samples.COLOURS["green-square.dcm"]
+    png = loaded.retrieve_instance_rendered(S, SE_B, I_B)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    jpeg = loaded.retrieve_instance_frames_rendered(
+        S, SE_B, I_B, 1, media_type="image/jpeg", quality=20
+    )
+    assert jpeg[:2] == b"\xff\xd8"
+    with pytest.raises(NotFound):
+        loaded.retrieve_instance_frames(S, SE_B, I_B, [2])
+    with pytest.raises(InvalidInput):
+        loaded.retrieve_instance_frames(S, SE_B, I_B, [0])
+    with pytest.raises(NotAcceptable, match="transfer_syntax='\\*'"):
+        loaded.retrieve_instance_frames(S, SE_B, I_B, transfer_syntax="1.2.840.10008.1.2.4.50")
+    mf = samples.multiframe_dataset(5)
+    loaded.store_instances(mf)
+    arrays, _ = loaded.retrieve_instance_frame_arrays(
+        mf.StudyInstanceUID, mf.SeriesInstanceUID, mf.SOPInstanceUID, [2, 5]
+    )
+    assert [int(a[0, 0]) for a in arrays] == [200, 500]
+
+
+def test_delete_and_changes(loaded: DicomWebClient) -> None:
+    loaded.delete_instance(S, SE_GR, I_R)
+    with pytest.raises(NotFound) as info:
+        loaded.delete_instance(S, SE_GR, I_R)
+    assert info.value.status_code == 404 and isinstance(info.value, LookupError)
+    loaded.delete_series(S, SE_GR)
+    loaded.delete_study(S)
+    assert loaded.search_for_studies() == []
+    changes = list(loaded.iter_changes(page_size=2))
+    assert [c["action"] for c in changes] == ["create"] * 3 + ["delete"] * 3
+    assert {c["state"] for c in changes} == {"deleted"}
+
+
+def test_streaming_save_keeps_memory_flat(client: DicomWebClient, tmp_path: Path) -> None:
+    datasets = list(samples.synthetic_datasets(1, 1, 40, rows=512, columns=512))
+    client.store_instances(datasets)
+    study = datasets[0].StudyInstanceUID
+    total = sum(len(samples.to_bytes(ds)) for ds in datasets)
+    del datasets
+    tracemalloc.start()
+    files = client.save_study(study, tmp_path / "big")
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert len(files) == 40 and sum(p.stat().st_size for p in files) == total
+    assert peak < total / 4, (peak, total)  # about one chunk at a time, not the study
+
+
+def test_token_auth_refreshes_and_stays_secret(tmp_path: Path) -> None:
+    calls: list[int] = []
+
+    def token() -> str:
+        calls.append(1)
+        return "s3cret"
+
+    with LocalServer(tmp_path, token="s3cret") as server:
+        with DicomWebClient(server.url, token=token) as client:
+            assert client.search_for_studies() == []
+            assert client.search_for_series() == []
+            assert len(calls) == 2
+            assert "s3cret" not in repr(client) and "s3cret" not in repr(client.session._http.auth)
+        with (
+            DicomWebClient(server.url, token="wrong") as client,
+            pytest.raises(Unauthorized) as info,
+        ):
+            client.search_for_studies()
+        assert "wrong" not in str(info.value) and "token" in str(info.value)
+
+
+def test_connection_errors_and_bad_urls() -> None:
+    with pytest.raises(InvalidInput, match="not a DICOMweb base URL"):
+        DicomWebClient("localhost:8080")
+    with (
+        DicomWebClient("http://127.0.0.1:9/v1", retries=0, timeout=2) as client,
+        pytest.raises(ConnectionFailed, match="Is the server running"),
+    ):
+        client.search_for_studies()
+    with pytest.warns(DicomWebWarning, match="TLS"):
+        DicomWebClient("https://127.0.0.1:9/v1", verify=False)
+
+
+class _Flaky(http.server.BaseHTTPRequestHandler):
+    """Answers 503 (then 429) with Retry-After before 200: faults our server can't make on demand."""
+
+    hits = 0
+
+    def do_GET(self) -> None:
+        type(self).hits += 1
+        if self.hits <= 2:
+            self.send_response(503 if self.hits == 1 else 429)
+            self.send_header("Retry-After", "0")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = b"[]"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/dicom+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_retries_on_503_and_429() -> None:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Flaky)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = DicomWebClient(f"http://127.0.0.1:{httpd.server_port}/v1")
+        assert client.search_for_studies() == []
+        assert _Flaky.hits == 3
+    finally:
+        httpd.shutdown()
+
+
+def test_empty_search_forms() -> None:
+    from dicomweb_nb.client.api import _json_list
+
+    for status, body in ((204, b""), (200, b"[]"), (200, b"  ")):
+        response = requests.Response()
+        response.status_code, response._content = status, body
+        assert _json_list(response) == []
