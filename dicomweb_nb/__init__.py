@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from .client import (
-    DicomWebClient,
-    DicomWebError,
-    InvalidInput,
-    NotFound,
-    SearchResults,
-    StoreResult,
-)
-
 if TYPE_CHECKING:
+    from .client import (
+        DicomWebClient,
+        DicomWebError,
+        InvalidInput,
+        NotFound,
+        SearchResults,
+        StoreResult,
+    )
     from .server.local import LocalServer
 
 __all__ = [
@@ -27,11 +27,16 @@ __all__ = [
 ]
 __version__ = "0.1.0"
 
+# Each layer loads on first use, so importing the server never pulls in the client (and the
+# reverse), and neither loads the other's dependencies.
+_HOMES = {name: ".client" for name in __all__ if name != "LocalServer"} | {
+    "LocalServer": ".server.local"
+}
+
 
 def __getattr__(name: str) -> Any:
-    # The server's dependencies (starlette, uvicorn) load only when it is used.
-    if name == "LocalServer":
-        from .server.local import LocalServer
-
-        return LocalServer
+    if name in _HOMES:
+        return getattr(importlib.import_module(_HOMES[name], __name__), name)
+    if name == "samples":
+        return importlib.import_module(".samples", __name__)
     raise AttributeError(f"module 'dicomweb_nb' has no attribute {name!r}")

@@ -284,7 +284,7 @@ def test_retries_on_503_and_429() -> None:
 
 
 def test_empty_search_forms() -> None:
-    from dicomweb_nb.client.api import _json_list
+    from dicomweb_nb.client.search import _json_list
 
     for status, body in ((204, b""), (200, b"[]"), (200, b"  ")):
         response = requests.Response()

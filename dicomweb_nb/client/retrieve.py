@@ -9,15 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pydicom
 import requests
 from pydicom.dataset import Dataset
-from pydicom.pixels.decoders.base import get_decoder
 
-from .dicomjson import to_dataset
-from .errors import InvalidInput, ProtocolError
+from .errors import ProtocolError
 from .multipart import MultipartError, Part, StreamingDecoder, iter_parts, parse_content_type
+from .paths import resource_path
 from .session import Session
 
 CHUNK = 1 << 20
@@ -25,20 +23,6 @@ CHUNK = 1 << 20
 
 def _accept_dicom(transfer_syntax: str) -> str:
     return f'multipart/related; type="application/dicom"; transfer-syntax={transfer_syntax}'
-
-
-def _path(study: str, series: str | None = None, instance: str | None = None) -> str:
-    for uid in (study, series, instance):
-        if uid is not None and (not isinstance(uid, str) or not uid.strip()):
-            raise InvalidInput(f"{uid!r} is not a UID.")
-    path = f"/studies/{study}"
-    if series is not None:
-        path += f"/series/{series}"
-    if instance is not None:
-        if series is None:
-            raise InvalidInput("An instance needs its series UID too.")
-        path += f"/instances/{instance}"
-    return path
 
 
 def stream_parts(response: requests.Response) -> Iterator[Part]:
@@ -105,7 +89,7 @@ class RetrieveMixin:
         pydicom.Dataset
             Each instance.
         """
-        yield from self._iter_datasets(_path(study_instance_uid), transfer_syntax)
+        yield from self._iter_datasets(resource_path(study_instance_uid), transfer_syntax)
 
     def retrieve_study(
         self, study_instance_uid: str, *, transfer_syntax: str = "*"
@@ -143,7 +127,7 @@ class RetrieveMixin:
         pydicom.Dataset
             Each instance.
         """
-        path = _path(study_instance_uid, series_instance_uid)
+        path = resource_path(study_instance_uid, series_instance_uid)
         yield from self._iter_datasets(path, transfer_syntax)
 
     def retrieve_series(
@@ -191,7 +175,7 @@ class RetrieveMixin:
         pydicom.Dataset
             The instance.
         """
-        path = _path(study_instance_uid, series_instance_uid, sop_instance_uid)
+        path = resource_path(study_instance_uid, series_instance_uid, sop_instance_uid)
         datasets = list(self._iter_datasets(path, transfer_syntax))
         if len(datasets) != 1:
             raise ProtocolError(f"{path}: expected one instance, the server sent {len(datasets)}.")
@@ -216,7 +200,7 @@ class RetrieveMixin:
         list of Path
             The files written. Memory stays flat: parts go to disk as their bytes arrive.
         """
-        return self._save(_path(study_instance_uid), Path(folder), transfer_syntax)
+        return self._save(resource_path(study_instance_uid), Path(folder), transfer_syntax)
 
     def save_series(
         self,
@@ -242,7 +226,7 @@ class RetrieveMixin:
         list of Path
             The files written.
         """
-        path = _path(study_instance_uid, series_instance_uid)
+        path = resource_path(study_instance_uid, series_instance_uid)
         return self._save(path, Path(folder), transfer_syntax)
 
     def _save(self, path: str, folder: Path, transfer_syntax: str) -> list[Path]:
@@ -314,7 +298,7 @@ class RetrieveMixin:
         list of dict
             One DICOM JSON object per instance.
         """
-        return self._metadata(_path(study_instance_uid))
+        return self._metadata(resource_path(study_instance_uid))
 
     def retrieve_series_metadata(
         self, study_instance_uid: str, series_instance_uid: str
@@ -331,7 +315,7 @@ class RetrieveMixin:
         list of dict
             One DICOM JSON object per instance.
         """
-        return self._metadata(_path(study_instance_uid, series_instance_uid))
+        return self._metadata(resource_path(study_instance_uid, series_instance_uid))
 
     def retrieve_instance_metadata(
         self, study_instance_uid: str, series_instance_uid: str, sop_instance_uid: str
@@ -348,181 +332,12 @@ class RetrieveMixin:
         dict
             Its DICOM JSON object.
         """
-        items = self._metadata(_path(study_instance_uid, series_instance_uid, sop_instance_uid))
+        items = self._metadata(
+            resource_path(study_instance_uid, series_instance_uid, sop_instance_uid)
+        )
         if len(items) != 1:
             raise ProtocolError(f"Expected the metadata of one instance, got {len(items)}.")
         return items[0]
-
-    def retrieve_instance_frames(
-        self,
-        study_instance_uid: str,
-        series_instance_uid: str,
-        sop_instance_uid: str,
-        frame_numbers: list[int] | None = None,
-        *,
-        transfer_syntax: str = "*",
-    ) -> list[bytes]:
-        """Retrieve frames' pixel data as bytes (1-based frame numbers).
-
-        Parameters
-        ----------
-        study_instance_uid, series_instance_uid, sop_instance_uid : str
-            The instance.
-        frame_numbers : list of int, optional
-            Frames to fetch (default ``[1]``).
-        transfer_syntax : str
-            ``"*"`` (as stored) or a transfer syntax UID such as ``1.2.840.10008.1.2.1``.
-
-        Returns
-        -------
-        list of bytes
-            One entry per frame, in the order asked.
-        """
-        numbers = _frames(frame_numbers)
-        path = _path(study_instance_uid, series_instance_uid, sop_instance_uid)
-        path += "/frames/" + ",".join(map(str, numbers))
-        accept = 'multipart/related; type="application/octet-stream"'
-        if transfer_syntax != "*":
-            accept += f"; transfer-syntax={transfer_syntax}"
-        else:
-            accept += "; transfer-syntax=*"
-        frames = [p.content for p in self._get_parts(path, accept)]
-        if len(frames) != len(numbers):
-            raise ProtocolError(f"{path}: asked for {len(numbers)} frame(s), got {len(frames)}.")
-        return frames
-
-    def retrieve_instance_frame_arrays(
-        self,
-        study_instance_uid: str,
-        series_instance_uid: str,
-        sop_instance_uid: str,
-        frame_numbers: list[int] | None = None,
-    ) -> tuple[list[np.ndarray], dict[str, Any]]:
-        """Retrieve frames decoded to numpy arrays, using the instance's metadata.
-
-        Parameters
-        ----------
-        study_instance_uid, series_instance_uid, sop_instance_uid : str
-            The instance.
-        frame_numbers : list of int, optional
-            Frames to fetch (default ``[1]``).
-
-        Returns
-        -------
-        (list of numpy.ndarray, dict)
-            The decoded frames (as stored values; colour as RGB) and the instance metadata.
-        """
-        meta = self.retrieve_instance_metadata(
-            study_instance_uid, series_instance_uid, sop_instance_uid
-        )
-        ds = to_dataset(meta)
-        # Explicit VR little endian frames are plain bytes every server can produce.
-        raw = self.retrieve_instance_frames(
-            study_instance_uid,
-            series_instance_uid,
-            sop_instance_uid,
-            frame_numbers,
-            transfer_syntax="1.2.840.10008.1.2.1",
-        )
-        decoder = get_decoder(pydicom.uid.ExplicitVRLittleEndian)
-        arrays = []
-        for frame in raw:
-            opts: dict[str, Any] = {
-                "rows": int(ds.Rows),
-                "columns": int(ds.Columns),
-                "samples_per_pixel": int(ds.get("SamplesPerPixel", 1)),
-                "bits_allocated": int(ds.BitsAllocated),
-                "bits_stored": int(ds.get("BitsStored", ds.BitsAllocated)),
-                "pixel_representation": int(ds.get("PixelRepresentation", 0)),
-                "photometric_interpretation": str(
-                    ds.get("PhotometricInterpretation", "MONOCHROME2")
-                ),
-                "planar_configuration": int(ds.get("PlanarConfiguration", 0)),
-                "number_of_frames": 1,
-                "pixel_keyword": "PixelData",
-            }
-            arr, _ = decoder.as_array(frame, **opts)
-            arrays.append(arr)
-        return arrays, meta
-
-    def _rendered(self, path: str, media_type: str, quality: int | None) -> bytes:
-        if media_type not in ("image/png", "image/jpeg"):
-            raise InvalidInput(f"media_type must be image/png or image/jpeg, not {media_type!r}.")
-        params = []
-        if quality is not None:
-            if not 1 <= quality <= 100:
-                raise InvalidInput(f"quality must be 1..100, got {quality}.")
-            params.append(("quality", str(quality)))
-        response = self.session.request("GET", path, params=params, headers={"Accept": media_type})
-        return response.content
-
-    def retrieve_instance_rendered(
-        self,
-        study_instance_uid: str,
-        series_instance_uid: str,
-        sop_instance_uid: str,
-        *,
-        media_type: str = "image/png",
-        quality: int | None = None,
-    ) -> bytes:
-        """Retrieve an instance rendered as an image (its first frame).
-
-        Parameters
-        ----------
-        study_instance_uid, series_instance_uid, sop_instance_uid : str
-            The instance.
-        media_type : {"image/png", "image/jpeg"}
-            The image format.
-        quality : int, optional
-            JPEG quality 1..100.
-
-        Returns
-        -------
-        bytes
-            The encoded image.
-        """
-        path = _path(study_instance_uid, series_instance_uid, sop_instance_uid) + "/rendered"
-        return self._rendered(path, media_type, quality)
-
-    def retrieve_instance_frames_rendered(
-        self,
-        study_instance_uid: str,
-        series_instance_uid: str,
-        sop_instance_uid: str,
-        frame_number: int = 1,
-        *,
-        media_type: str = "image/png",
-        quality: int | None = None,
-    ) -> bytes:
-        """Retrieve one frame rendered as an image.
-
-        Parameters
-        ----------
-        study_instance_uid, series_instance_uid, sop_instance_uid : str
-            The instance.
-        frame_number : int
-            The 1-based frame.
-        media_type : {"image/png", "image/jpeg"}
-            The image format.
-        quality : int, optional
-            JPEG quality 1..100.
-
-        Returns
-        -------
-        bytes
-            The encoded image.
-        """
-        [n] = _frames([frame_number])
-        path = _path(study_instance_uid, series_instance_uid, sop_instance_uid)
-        return self._rendered(f"{path}/frames/{n}/rendered", media_type, quality)
-
-
-def _frames(frame_numbers: list[int] | None) -> list[int]:
-    numbers = list(frame_numbers or [1])
-    for n in numbers:
-        if not isinstance(n, int) or n < 1:
-            raise InvalidInput(f"Frame numbers start at 1; got {n!r}.")
-    return numbers
 
 
 def _file_away(temp: Path, folder: Path) -> Path:

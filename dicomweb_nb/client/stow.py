@@ -1,0 +1,209 @@
+"""STOW-RS for the client: batches streamed as multipart bodies, results per instance."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import requests
+from requests_toolbelt import StreamingIterator
+
+from .dicomjson import first_value
+from .errors import Conflict, InvalidInput
+from .multipart import encode
+from .paths import resource_path
+from .results import InstanceOutcome, StoreResult
+from .session import Session, status_error
+from .sources import Prepared, StoreItem, prepare
+
+BATCH_COUNT = 20
+BATCH_BYTES = 256 * 1024 * 1024
+
+
+class StoreMixin:
+    """The STOW-RS part of :class:`~dicomweb_nb.client.api.DicomWebClient`."""
+
+    session: Session
+
+    def store_instances(
+        self,
+        items: StoreItem | Iterable[StoreItem],
+        study_instance_uid: str | None = None,
+        *,
+        batch_size: int = BATCH_COUNT,
+        raise_on_conflict: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> StoreResult:
+        """Store instances (STOW-RS) in batches, each a streamed multipart body.
+
+        Parameters
+        ----------
+        items : path, folder, bytes, binary file, Dataset, or an iterable of them
+            What to store; folders are walked recursively. Inputs that are not DICOM are reported
+            in the result (status ``"skipped"``) and never sent.
+        study_instance_uid : str, optional
+            Store into this study (``POST ../studies/{study}``); other studies' instances fail.
+        batch_size : int
+            Instances per request (requests are also kept under 256 MB).
+        raise_on_conflict : bool
+            Raise :class:`Conflict` when a request stores nothing (409), and
+            :class:`HTTPStatusError` on 202, instead of reporting them in the result.
+        progress : callable, optional
+            Called as ``progress(done, sent_so_far)`` after each request.
+
+        Returns
+        -------
+        StoreResult
+            Per instance: stored, stored with a warning, or failed with the reason code in words.
+        """
+        if batch_size < 1:
+            raise InvalidInput(f"batch_size must be at least 1, got {batch_size}.")
+        result = StoreResult()
+        batch: list[Prepared] = []
+        size = 0
+        done = 0
+        for prepared in prepare(items):
+            if prepared.source is None:
+                result.instances.append(
+                    InstanceOutcome("skipped", source=prepared.label, detail=prepared.problem)
+                )
+                continue
+            if batch and (len(batch) >= batch_size or size + prepared.source.size > BATCH_BYTES):
+                self._store_batch(batch, study_instance_uid, result, raise_on_conflict)
+                done += len(batch)
+                if progress:
+                    progress(done, done)
+                batch, size = [], 0
+            batch.append(prepared)
+            size += prepared.source.size
+        if batch:
+            self._store_batch(batch, study_instance_uid, result, raise_on_conflict)
+            done += len(batch)
+            if progress:
+                progress(done, done)
+        return result
+
+    def store_instance_single(
+        self, item: StoreItem, study_instance_uid: str | None = None
+    ) -> StoreResult:
+        """Store one instance as a bare ``application/dicom`` body (non-standard; Azure accepts it).
+
+        Parameters
+        ----------
+        item : path, bytes, binary file or Dataset
+            One instance.
+        study_instance_uid : str, optional
+            Store into this study.
+
+        Returns
+        -------
+        StoreResult
+            As for :meth:`store_instances` (a repeat gives status 409 and reason 45070).
+        """
+        [prepared] = list(prepare(item))
+        if prepared.source is None:
+            raise InvalidInput(f"{prepared.label}: {prepared.problem}")
+        data = b"".join(prepared.source.chunks())
+        result = StoreResult()
+        response = self.session.request(
+            "POST",
+            _store_path(study_instance_uid),
+            headers={"Content-Type": "application/dicom", "Accept": "application/dicom+json"},
+            data=data,
+            allow=(409,),
+        )
+        _collect(response, [prepared], result)
+        return result
+
+    def _store_batch(
+        self,
+        batch: list[Prepared],
+        study: str | None,
+        result: StoreResult,
+        raise_on_conflict: bool,
+    ) -> None:
+        sources = [p.source for p in batch if p.source is not None]
+        content_type, length, body = encode(sources)
+        response = self.session.request(
+            "POST",
+            _store_path(study),
+            headers={"Content-Type": content_type, "Accept": "application/dicom+json"},
+            # A known length, so the body is streamed without chunked encoding (which made
+            # Orthanc answer 200 while storing nothing: dicomweb-client issue #42).
+            data=StreamingIterator(length, body),
+            allow=(409,),
+        )
+        if raise_on_conflict and response.status_code in (202, 409):
+            raise (
+                status_error("POST", response)
+                if response.status_code == 409
+                else Conflict(
+                    f"POST {response.url} -> 202: some instances were not stored.",
+                    status_code=202,
+                    url=str(response.url),
+                    detail=response.text[:500],
+                )
+            )
+        _collect(response, batch, result)
+
+
+def _store_path(study: str | None) -> str:
+    return resource_path(study) if study else "/studies"
+
+
+def _collect(response: requests.Response, batch: list[Prepared], result: StoreResult) -> None:
+    result.status_codes.append(response.status_code)
+    if response.headers.get("Warning"):
+        result.warning_headers.append(response.headers["Warning"])
+    body: dict[str, Any] = {}
+    if response.content.strip():
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+    labels = {p.sop_instance_uid: p.label for p in batch}
+    if "00081190" in body:
+        result.study_retrieve_url = first_value(body, "00081190")
+    reported: set[str | None] = set()
+    for item in body.get("00081199", {}).get("Value", []):
+        uid = first_value(item, "00081155")
+        warning = first_value(item, "00081196")
+        reported.add(uid)
+        result.instances.append(
+            InstanceOutcome(
+                "warning" if warning is not None else "stored",
+                uid,
+                first_value(item, "00081150"),
+                labels.get(uid),
+                warning,
+                _comments(item),
+                first_value(item, "00081190"),
+            )
+        )
+    for item in body.get("00081198", {}).get("Value", []):
+        uid = first_value(item, "00081155")
+        reported.add(uid)
+        result.instances.append(
+            InstanceOutcome(
+                "failed",
+                uid,
+                first_value(item, "00081150"),
+                labels.get(uid),
+                first_value(item, "00081197"),
+                _comments(item),
+            )
+        )
+    if response.status_code == 409 and not body:
+        for p in batch:
+            result.instances.append(
+                InstanceOutcome("failed", p.sop_instance_uid, p.sop_class_uid, p.label, None, "409")
+            )
+
+
+def _comments(item: Mapping[str, Any]) -> str:
+    texts = []
+    for entry in item.get("00741048", {}).get("Value", []):
+        text = first_value(entry, "00000902")
+        if text:
+            texts.append(str(text))
+    return "; ".join(texts)
