@@ -17,7 +17,6 @@ from pydicom.dataset import Dataset
 from pydicom.encaps import get_frame
 from pydicom.filewriter import dcmwrite
 from pydicom.pixels.encoders.base import get_encoder
-from pydicom.pixels.processing import apply_color_lut, apply_modality_lut, apply_voi_lut
 from pydicom.pixels.utils import pixel_array
 from pydicom.uid import (
     JPEG2000,
@@ -34,6 +33,8 @@ from pydicom.uid import (
     JPEGLSNearLossless,
     RLELossless,
 )
+
+from ..pixels import is_grayscale, to_rgb8, window_gray
 
 ELE = str(ExplicitVRLittleEndian)
 J2K_LOSSLESS = str(JPEG2000Lossless)
@@ -299,32 +300,6 @@ def _encoder_options(ds: Dataset) -> dict[str, object]:
     }
 
 
-def _first(value: object) -> float:
-    # WindowCenter/WindowWidth may hold several values (presets); the first is the default.
-    if isinstance(value, str) or not hasattr(value, "__getitem__"):
-        return float(value)  # type: ignore[arg-type]
-    return float(value[0])
-
-
-def _to_8bit_gray(arr: np.ndarray, ds: Dataset) -> np.ndarray:
-    values = apply_modality_lut(arr, ds).astype(np.float64)
-    if "VOILUTSequence" in ds:
-        values = apply_voi_lut(values, ds, index=0).astype(np.float64)
-        lo, hi = float(values.min()), float(values.max())
-    elif ds.get("WindowCenter") is not None and ds.get("WindowWidth") is not None:
-        center, width = _first(ds.WindowCenter), max(_first(ds.WindowWidth), 1.0)
-        # PS3.3 C.11.2.1.2.1: the linear VOI function.
-        values = np.clip((values - (center - 0.5)) / (width - 1 if width > 1 else 1) + 0.5, 0, 1)
-        lo, hi = 0.0, 1.0
-    else:
-        lo, hi = float(values.min()), float(values.max())
-    scaled = (values - lo) / (hi - lo) if hi > lo else np.zeros_like(values)
-    out = np.round(np.clip(scaled, 0, 1) * 255).astype(np.uint8)
-    if str(ds.PhotometricInterpretation) == "MONOCHROME1":
-        out = 255 - out
-    return out
-
-
 def render(
     path: str | os.PathLike[str], frame_number: int, media_type: str, quality: int = 100
 ) -> bytes:
@@ -364,17 +339,11 @@ def render(
         arr = _decoded_frame(path, ds, frame_number)
     except Exception as exc:
         raise TranscodeError(f"Cannot decode the pixel data to render it: {exc}") from exc
-    photometric = str(ds.PhotometricInterpretation)
-    if photometric in ("MONOCHROME1", "MONOCHROME2"):
-        image = Image.fromarray(_to_8bit_gray(arr, ds), mode="L")
+    if is_grayscale(ds):
+        gray = np.round(window_gray(arr, ds) * 255).astype(np.uint8)
+        image = Image.fromarray(gray, mode="L")
     else:
-        bits = int(ds.get("BitsStored", 8))
-        if photometric == "PALETTE COLOR":
-            arr = apply_color_lut(arr, ds)
-            bits = 16 if arr.dtype.itemsize > 1 else 8
-        if bits > 8:
-            arr = arr >> (bits - 8)
-        image = Image.fromarray(arr.astype(np.uint8), mode="RGB")
+        image = Image.fromarray(to_rgb8(arr, ds), mode="RGB")
     buf = io.BytesIO()
     if media_type == "image/png":
         image.save(buf, format="PNG")
