@@ -44,6 +44,51 @@ def is_grayscale(ds: Dataset) -> bool:
     return str(ds.get("PhotometricInterpretation", "MONOCHROME2")).startswith("MONOCHROME")
 
 
+def window_range(
+    ds: Dataset, *, center: float | None = None, width: float | None = None
+) -> tuple[float, float] | None:
+    """Return the modality values shown as black and as white by a linear window.
+
+    Parameters
+    ----------
+    ds : Dataset
+        Supplies WindowCenter/WindowWidth when no window is given.
+    center, width : float, optional
+        A window to use instead of the data's (both needed).
+
+    Returns
+    -------
+    (float, float) or None
+        ``(low, high)``: values at or below ``low`` are black, at or above ``high`` white
+        (PS3.3 C.11.2.1.2.1, the linear function); None when neither is given nor in the data.
+    """
+    if center is None or width is None:
+        if ds.get("WindowCenter") is None or ds.get("WindowWidth") is None:
+            return None
+        center, width = first_number(ds.WindowCenter), first_number(ds.WindowWidth)
+    span = max(float(width) - 1.0, 1.0)
+    middle = float(center) - 0.5
+    return middle - span / 2, middle + span / 2
+
+
+def modality_values(arr: np.ndarray, ds: Dataset) -> np.ndarray:
+    """Apply the modality LUT or rescale (e.g. stored values to Hounsfield units).
+
+    Parameters
+    ----------
+    arr : numpy.ndarray
+        Stored values.
+    ds : Dataset
+        Supplies RescaleSlope/RescaleIntercept or a Modality LUT.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float values.
+    """
+    return np.asarray(apply_modality_lut(arr, ds), dtype=np.float64)
+
+
 def window_gray(
     arr: np.ndarray,
     ds: Dataset,
@@ -69,19 +114,12 @@ def window_gray(
         Float values in 0..1: modality LUT, then the given window, else the data's first window,
         else its VOI LUT, else min..max; MONOCHROME1 inverted so that 1 is always white.
     """
-    values = apply_modality_lut(arr, ds).astype(np.float64)
-    if center is None or width is None:
-        if ds.get("WindowCenter") is not None and ds.get("WindowWidth") is not None:
-            center, width = first_number(ds.WindowCenter), first_number(ds.WindowWidth)
-        elif "VOILUTSequence" in ds:
-            values = apply_voi_lut(values, ds, index=0).astype(np.float64)
-    if center is not None and width is not None:
-        width = max(float(width), 1.0)
-        # PS3.3 C.11.2.1.2.1: the linear VOI function.
-        out = (values - (float(center) - 0.5)) / (width - 1 if width > 1 else 1) + 0.5
-    else:
-        lo, hi = float(values.min()), float(values.max())
-        out = (values - lo) / (hi - lo) if hi > lo else np.zeros_like(values)
+    values = modality_values(arr, ds)
+    bounds = window_range(ds, center=center, width=width)
+    if bounds is None and "VOILUTSequence" in ds:
+        values = apply_voi_lut(values, ds, index=0).astype(np.float64)
+    lo, hi = bounds if bounds is not None else (float(values.min()), float(values.max()))
+    out = (values - lo) / (hi - lo) if hi > lo else np.zeros_like(values)
     out = np.clip(out, 0.0, 1.0)
     if str(ds.get("PhotometricInterpretation", "")) == "MONOCHROME1":
         out = 1.0 - out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,6 +123,35 @@ class StoreResult:
 
 
 class SearchResults(list[dict[str, Any]]):
-    """QIDO-RS results: a list of DICOM JSON objects (the notebook layer adds tables)."""
+    """QIDO-RS results or metadata: a list of DICOM JSON objects that shows as a table.
 
-    level: str = ""
+    Parameters
+    ----------
+    items : iterable of dict, optional
+        The DICOM JSON objects.
+    level : str
+        ``"study"``, ``"series"`` or ``"instance"`` (orders the table's columns).
+    """
+
+    def __init__(self, items: Iterable[dict[str, Any]] = (), level: str = "") -> None:
+        super().__init__(items)
+        self.level = level
+
+    def to_dataframe(self) -> Any:
+        """Return the results as a pandas DataFrame (see :func:`dicomweb_nb.tables.to_dataframe`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per result.
+        """
+        # Imported on use: the client itself never needs pandas.
+        from ..tables import to_dataframe
+
+        return to_dataframe(self, self.level or None)
+
+    def _repr_html_(self) -> str:
+        if not self:
+            return f"<p>No {self.level or 'matching'} results.</p>"
+        html: str = self.to_dataframe()._repr_html_()
+        return html

@@ -16,6 +16,7 @@ from pydicom.dataset import Dataset
 from .errors import ProtocolError
 from .multipart import MultipartError, Part, StreamingDecoder, iter_parts, parse_content_type
 from .paths import resource_path
+from .results import SearchResults
 from .session import Session
 
 CHUNK = 1 << 20
@@ -271,21 +272,21 @@ class RetrieveMixin:
                     Path(out.name).unlink(missing_ok=True)
         return written
 
-    def _metadata(self, path: str) -> list[dict[str, Any]]:
+    def _metadata(self, path: str) -> SearchResults:
         headers = {"Accept": "application/dicom+json"}
         cached = self._etags.get(path)
         if cached:
             headers["If-None-Match"] = cached[0]
         response = self.session.request("GET", path + "/metadata", headers=headers)
         if response.status_code == 304 and cached:
-            return cached[1]
+            return SearchResults(cached[1], level="instance")
         data: list[dict[str, Any]] = response.json() if response.content else []
         etag = response.headers.get("ETag")
         if etag:
             self._etags[path] = (etag, data)
-        return data
+        return SearchResults(data, level="instance")
 
-    def retrieve_study_metadata(self, study_instance_uid: str) -> list[dict[str, Any]]:
+    def retrieve_study_metadata(self, study_instance_uid: str) -> SearchResults:
         """Retrieve the metadata of every instance of a study (DICOM JSON, ETag reused).
 
         Parameters
@@ -295,14 +296,14 @@ class RetrieveMixin:
 
         Returns
         -------
-        list of dict
-            One DICOM JSON object per instance.
+        SearchResults
+            One DICOM JSON object per instance; ``.to_dataframe()`` gives one row each.
         """
         return self._metadata(resource_path(study_instance_uid))
 
     def retrieve_series_metadata(
         self, study_instance_uid: str, series_instance_uid: str
-    ) -> list[dict[str, Any]]:
+    ) -> SearchResults:
         """Retrieve the metadata of every instance of a series.
 
         Parameters
@@ -312,8 +313,8 @@ class RetrieveMixin:
 
         Returns
         -------
-        list of dict
-            One DICOM JSON object per instance.
+        SearchResults
+            One DICOM JSON object per instance; ``.to_dataframe()`` gives one row each.
         """
         return self._metadata(resource_path(study_instance_uid, series_instance_uid))
 

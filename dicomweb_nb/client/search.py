@@ -32,8 +32,7 @@ class SearchMixin:
         offset: int,
         get_remaining: bool,
     ) -> SearchResults:
-        results = SearchResults()
-        results.level = level
+        results = SearchResults(level=level)
         page = limit if limit is not None else (DEFAULT_PAGE if get_remaining else None)
         seen: set[str] = set()
         while True:
