@@ -110,7 +110,9 @@ def _bulk(element: Mapping[str, Any]) -> str | None:
     if "BulkDataURI" in element:
         return str(element["BulkDataURI"])
     if "InlineBinary" in element:
-        return f"<{len(element['InlineBinary']) * 3 // 4} bytes inline>"
+        encoded = str(element["InlineBinary"]).strip()
+        size = len(encoded) * 3 // 4 - encoded[-2:].count("=")
+        return f"<{size} bytes inline>"
     return None
 
 

@@ -201,7 +201,7 @@ def test_delete_and_changes(loaded: DicomWebClient) -> None:
 
 
 def test_streaming_save_keeps_memory_flat(client: DicomWebClient, tmp_path: Path) -> None:
-    datasets = list(samples.synthetic_datasets(1, 1, 40, rows=512, columns=512))
+    datasets = list(samples.synthetic_datasets(1, 1, 100, rows=512, columns=512))
     client.store_instances(datasets)
     study = datasets[0].StudyInstanceUID
     total = sum(len(samples.to_bytes(ds)) for ds in datasets)
@@ -210,8 +210,8 @@ def test_streaming_save_keeps_memory_flat(client: DicomWebClient, tmp_path: Path
     files = client.save_study(study, tmp_path / "big")
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert len(files) == 40 and sum(p.stat().st_size for p in files) == total
-    assert peak < total / 4, (peak, total)  # about one chunk at a time, not the study
+    assert len(files) == 100 and sum(p.stat().st_size for p in files) == total
+    assert peak < total / 5, (peak, total)  # a few chunks at a time, not the study
 
 
 def test_token_auth_refreshes_and_stays_secret(tmp_path: Path) -> None:

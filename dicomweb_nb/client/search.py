@@ -46,7 +46,7 @@ class SearchMixin:
             response = self.session.request(
                 "GET", path, params=params, headers={"Accept": "application/dicom+json"}
             )
-            items = _json_list(response)
+            items = [_with_context(i, path) for i in _json_list(response)]
             fresh = [i for i in items if _identity(i) not in seen]
             seen.update(_identity(i) for i in items)
             results.extend(fresh)
@@ -183,3 +183,14 @@ def _identity(item: Mapping[str, Any]) -> str:
     return "/".join(
         str(first_value(item, tag) or "") for tag in ("0020000D", "0020000E", "00080018")
     )
+
+
+def _with_context(item: dict[str, Any], path: str) -> dict[str, Any]:
+    # Searches inside a study or series don't return its UIDs (PS3.18 leaves them out); add
+    # them from the path so every result leads back to what it describes.
+    parts = path.strip("/").split("/")
+    for key, tag in (("studies", "0020000D"), ("series", "0020000E")):
+        if key in parts[:-1] and tag not in item:
+            uid = parts[parts.index(key) + 1]
+            item = {tag: {"vr": "UI", "Value": [uid]}, **item}
+    return item
