@@ -1,0 +1,251 @@
+"""StudyBrowser: filter studies, then pick a study, a series and an instance; download or delete."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as widgets
+
+from ..client import DicomWebClient
+from ..client.dicomjson import first_value
+from .common import BAD, OK, ClientPanel, error_text, status
+
+
+def _label(item: dict[str, Any], *keys: str) -> str:
+    parts = [str(first_value(item, k) or "") for k in keys]
+    return " · ".join(p for p in parts if p) or "(no description)"
+
+
+class StudyBrowser(ClientPanel):
+    """Search studies, drill down to series and instances, download or delete them."""
+
+    def __init__(self) -> None:
+        self.patient_name = widgets.Text(description="Name", placeholder="e.g. doe (fuzzy) or Do*")
+        self.fuzzy = widgets.Checkbox(description="fuzzy", value=True)
+        self.patient_id = widgets.Text(description="Patient ID")
+        self.date_from = widgets.DatePicker(description="From")
+        self.date_to = widgets.DatePicker(description="To")
+        self.modality = widgets.Text(description="Modality", placeholder="CT")
+        self.accession = widgets.Text(description="Accession")
+        self.search_button = widgets.Button(
+            description="Search", icon="search", button_style="primary"
+        )
+        self.studies = widgets.Select(description="Studies", rows=6, layout={"width": "95%"})
+        self.series = widgets.Select(description="Series", rows=4, layout={"width": "95%"})
+        self.instances = widgets.Select(description="Instances", rows=4, layout={"width": "95%"})
+        self.table = widgets.HTML()
+        self.folder = widgets.Text(description="Save to", value="downloads")
+        self.download_button = widgets.Button(description="Download", icon="download")
+        self.delete_button = widgets.Button(
+            description="Delete…", icon="trash", button_style="danger"
+        )
+        self.confirm_button = widgets.Button(description="Yes, delete", button_style="danger")
+        self.confirm_button.layout.display = "none"
+        super().__init__([])
+        self._selection_listeners: list[Callable[[dict[str, str]], None]] = []
+        self.search_button.on_click(lambda _: self.search())
+        self.download_button.on_click(lambda _: self.download())
+        self.delete_button.on_click(lambda _: self.ask_delete())
+        self.confirm_button.on_click(lambda _: self.delete())
+        self.studies.observe(lambda _: self._load_series(), names="value")
+        self.series.observe(lambda _: self._load_instances(), names="value")
+        self.instances.observe(lambda _: self._announce(), names="value")
+        self.children = [
+            widgets.HBox([self.patient_name, self.fuzzy]),
+            widgets.HBox([self.patient_id, self.accession, self.modality]),
+            widgets.HBox([self.date_from, self.date_to]),
+            self.search_button,
+            self.status,
+            self.table,
+            self.studies,
+            self.series,
+            self.instances,
+            widgets.HBox([self.folder, self.download_button]),
+            widgets.HBox([self.delete_button, self.confirm_button]),
+        ]
+
+    def on_select(self, callback: Callable[[dict[str, str]], None]) -> None:
+        """Call ``callback(uids)`` when an instance is picked (for the frame viewer).
+
+        Parameters
+        ----------
+        callback : callable
+            Receives ``study_instance_uid``, ``series_instance_uid``, ``sop_instance_uid``.
+        """
+        self._selection_listeners.append(callback)
+
+    def filters(self) -> dict[str | int, Any]:
+        """Return the search filters the form describes.
+
+        Returns
+        -------
+        dict
+            QIDO filters by keyword.
+        """
+        out: dict[str | int, Any] = {}
+        for key, widget in (
+            ("PatientName", self.patient_name),
+            ("PatientID", self.patient_id),
+            ("AccessionNumber", self.accession),
+            ("ModalitiesInStudy", self.modality),
+        ):
+            if widget.value.strip():
+                out[key] = widget.value.strip()
+        start: dt.date | None = self.date_from.value
+        end: dt.date | None = self.date_to.value
+        if start or end:
+            out["StudyDate"] = (start, end)
+        return out
+
+    def search(self) -> int:
+        """Run the study search and fill the study list and table.
+
+        Returns
+        -------
+        int
+            How many studies matched.
+        """
+        found: list[dict[str, Any]] = []
+
+        def action(client: DicomWebClient) -> str:
+            results = client.search_for_studies(
+                self.filters(),
+                fuzzymatching=self.fuzzy.value,
+                fields=["StudyDescription", "ModalitiesInStudy", "NumberOfStudyRelatedInstances"],
+                get_remaining=True,
+            )
+            found.extend(results)
+            self.table.value = results._repr_html_()
+            self.studies.options = [
+                (
+                    _label(i, "PatientName", "StudyDate", "StudyDescription", "ModalitiesInStudy"),
+                    first_value(i, "StudyInstanceUID"),
+                )
+                for i in results
+            ]
+            return f"{len(results)} studies found."
+
+        self._run("Searching", action)
+        return len(found)
+
+    def _load_series(self) -> None:
+        study = self.studies.value
+        self.series.options, self.instances.options = [], []
+        if study:
+            self._run(
+                "Loading series",
+                lambda c: self._fill(
+                    self.series,
+                    c.search_for_series(study),
+                    "SeriesNumber",
+                    "Modality",
+                    "SeriesDescription",
+                    uid="SeriesInstanceUID",
+                ),
+            )
+
+    def _load_instances(self) -> None:
+        study, series = self.studies.value, self.series.value
+        self.instances.options = []
+        if study and series:
+            self._run(
+                "Loading instances",
+                lambda c: self._fill(
+                    self.instances,
+                    c.search_for_instances(study, series),
+                    "InstanceNumber",
+                    "SOPInstanceUID",
+                    uid="SOPInstanceUID",
+                ),
+            )
+
+    @staticmethod
+    def _fill(target: widgets.Select, items: list[dict[str, Any]], *keys: str, uid: str) -> str:
+        target.options = [(_label(i, *keys), first_value(i, uid)) for i in items]
+        return f"{len(items)} found."
+
+    def selection(self) -> dict[str, str]:
+        """Return the UIDs of what is picked (study, and series / instance when picked).
+
+        Returns
+        -------
+        dict
+            ``study_instance_uid`` and possibly ``series_instance_uid``, ``sop_instance_uid``.
+        """
+        out = {}
+        for key, widget in (
+            ("study_instance_uid", self.studies),
+            ("series_instance_uid", self.series),
+            ("sop_instance_uid", self.instances),
+        ):
+            if not widget.value:
+                break
+            out[key] = str(widget.value)
+        return out
+
+    def _announce(self) -> None:
+        picked = self.selection()
+        if "sop_instance_uid" in picked:
+            for listener in self._selection_listeners:
+                listener(picked)
+
+    def download(self) -> None:
+        """Save the picked study (or series) into the folder, streaming to disk."""
+        picked = self.selection()
+        if not picked:
+            self.status.value = status("Pick a study first.", BAD)
+            return
+
+        def action(client: DicomWebClient) -> str:
+            if "series_instance_uid" in picked:
+                files = client.save_series(
+                    picked["study_instance_uid"], picked["series_instance_uid"], self.folder.value
+                )
+            else:
+                files = client.save_study(picked["study_instance_uid"], self.folder.value)
+            return f"Saved {len(files)} files to {self.folder.value}."
+
+        self._run("Downloading", action)
+
+    def ask_delete(self) -> None:
+        """Ask for confirmation before deleting the picked study, series or instance."""
+        picked = self.selection()
+        if not picked:
+            self.status.value = status("Pick what to delete first.", BAD)
+            return
+        what = {1: "study", 2: "series", 3: "instance"}[len(picked)]
+        self.confirm_button.layout.display = None
+        self.status.value = status(
+            f"Delete this {what} from the server? This cannot be undone.", BAD
+        )
+
+    def delete(self) -> None:
+        """Delete what is picked (after :meth:`ask_delete`)."""
+        self.confirm_button.layout.display = "none"
+        picked = self.selection()
+
+        def action(client: DicomWebClient) -> str:
+            if "sop_instance_uid" in picked:
+                client.delete_instance(**picked)
+            elif "series_instance_uid" in picked:
+                client.delete_series(**picked)
+            else:
+                client.delete_study(**picked)
+            return "Deleted."
+
+        self._run("Deleting", action)
+        if self.status.value.find(OK) >= 0:
+            self.search()
+        return None
+
+    def report_error(self, exc: Exception) -> None:
+        """Show an error in the panel.
+
+        Parameters
+        ----------
+        exc : Exception
+            The error.
+        """
+        self.status.value = status(error_text(exc), BAD)

@@ -1,0 +1,210 @@
+"""ServerPanel: the embedded server or a remote URL, auth, TLS, and a connection test."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets
+
+from ..client import (
+    ConnectionFailed,
+    DicomWebClient,
+    HTTPStatusError,
+    ProtocolError,
+    Unauthorized,
+)
+from .common import BAD, OK, error_text, status
+
+LOCAL, REMOTE = "Local embedded server", "Remote URL"
+
+
+class ServerPanel(widgets.VBox):
+    """Configure the DICOMweb server the other panels use.
+
+    Parameters
+    ----------
+    data_dir : str or PathLike, optional
+        Data folder of the embedded server (default: a temporary folder).
+    """
+
+    def __init__(self, data_dir: str | os.PathLike[str] | None = None) -> None:
+        self._data_dir = data_dir
+        self._server: Any = None
+        self._listeners: list[Callable[[DicomWebClient | None], None]] = []
+        self.client: DicomWebClient | None = None
+        self.mode = widgets.ToggleButtons(options=[LOCAL, REMOTE], value=LOCAL)
+        self.start_button = widgets.Button(description="Start", icon="play", button_style="success")
+        self.stop_button = widgets.Button(description="Stop", icon="stop", disabled=True)
+        self.url = widgets.Text(description="URL", placeholder="https://<name>.azurewebsites.net")
+        self.version = widgets.Dropdown(
+            description="API", options=["v1", "v2", "(in URL)"], value="v1"
+        )
+        self.auth = widgets.Dropdown(description="Auth", options=["none", "bearer token", "basic"])
+        self.token = widgets.Password(description="Token")
+        self.username = widgets.Text(description="User")
+        self.password = widgets.Password(description="Password")
+        self.verify = widgets.Checkbox(description="Verify TLS certificates", value=True)
+        self.tls_warning = widgets.HTML()
+        self.test_button = widgets.Button(description="Test connection", icon="plug")
+        self.status = widgets.HTML(status("Start the embedded server, or enter a URL."))
+        self.start_button.on_click(lambda _: self.start_local())
+        self.stop_button.on_click(lambda _: self.stop_local())
+        self.test_button.on_click(lambda _: self.test_connection())
+        for control in (self.mode, self.auth, self.verify):
+            control.observe(lambda _: self._layout(), names="value")
+        super().__init__()
+        self._layout()
+
+    def _layout(self) -> None:
+        rows: list[widgets.Widget] = [self.mode]
+        if self.mode.value == LOCAL:
+            rows += [widgets.HBox([self.start_button, self.stop_button]), self.version]
+        else:
+            rows += [self.url, self.version, self.auth]
+            if self.auth.value == "bearer token":
+                rows.append(self.token)
+            elif self.auth.value == "basic":
+                rows += [self.username, self.password]
+            rows.append(self.verify)
+        self.tls_warning.value = (
+            ""
+            if self.verify.value or self.mode.value == LOCAL
+            else status("TLS verification is off: use this only with a test server.", BAD)
+        )
+        rows += [self.tls_warning, self.test_button, self.status]
+        self.children = rows
+
+    def on_client(self, callback: Callable[[DicomWebClient | None], None]) -> None:
+        """Call ``callback(client)`` whenever the configured client changes.
+
+        Parameters
+        ----------
+        callback : callable
+            Receives the new client (or None).
+        """
+        self._listeners.append(callback)
+
+    def _set_client(self, client: DicomWebClient | None) -> None:
+        self.client = client
+        for listener in self._listeners:
+            listener(client)
+
+    def start_local(self) -> None:
+        """Start the embedded server (a second click does nothing) and connect to it."""
+        from ..server.local import LocalServer
+
+        if self._server is None:
+            self._server = LocalServer(self._data_dir)
+        try:
+            self._server.start()
+        except Exception as exc:
+            self.status.value = status(f"The server did not start: {error_text(exc)}", BAD)
+            return
+        self._server.version = (
+            self.version.value.lstrip("v") if self.version.value != "(in URL)" else "1"
+        )
+        self.start_button.disabled, self.stop_button.disabled = True, False
+        self._set_client(DicomWebClient(self._server.url))
+        self.test_connection()
+
+    def stop_local(self) -> None:
+        """Stop the embedded server."""
+        if self._server is not None:
+            self._server.stop()
+        self.start_button.disabled, self.stop_button.disabled = False, True
+        self._set_client(None)
+        self.status.value = status("The embedded server is stopped.")
+
+    def connect(self) -> DicomWebClient | None:
+        """Build the client from the form (remote mode) and share it.
+
+        Returns
+        -------
+        DicomWebClient or None
+            The client, or None when the form is incomplete (the status says why).
+        """
+        if self.mode.value == LOCAL:
+            return self.client
+        url = self.url.value.strip().rstrip("/")
+        if not url:
+            self.status.value = status("Enter the server's URL.", BAD)
+            return None
+        if self.version.value != "(in URL)" and not url.endswith(f"/{self.version.value}"):
+            url = f"{url}/{self.version.value}"
+        kwargs: dict[str, Any] = {"verify": self.verify.value}
+        if self.auth.value == "bearer token":
+            kwargs["token"] = self.token.value
+        elif self.auth.value == "basic":
+            kwargs["auth"] = (self.username.value, self.password.value)
+        try:
+            client = DicomWebClient(url, **kwargs)
+        except Exception as exc:
+            self.status.value = status(error_text(exc), BAD)
+            return None
+        self._set_client(client)
+        return client
+
+    def test_connection(self) -> str:
+        """Check the server: reachable, authorised, speaking DICOMweb, how many studies.
+
+        Returns
+        -------
+        str
+            The report, also shown in :attr:`status`.
+        """
+        client = self.connect() if self.mode.value == REMOTE else self.client
+        if client is None:
+            message = "Not connected: start the embedded server or enter a URL."
+            self.status.value = status(message, BAD)
+            return message
+        self.status.value = status(f"Testing {client.url}…")
+        try:
+            studies = client.search_for_studies(limit=200, get_remaining=True)
+        except ConnectionFailed as exc:
+            report, colour = f"✘ not reachable: {error_text(exc)}", BAD
+        except Unauthorized as exc:
+            report, colour = f"✔ reachable · ✘ not authorised ({exc.status_code})", BAD
+        except (HTTPStatusError, ProtocolError) as exc:
+            report, colour = f"✔ reachable · ✘ not a DICOMweb service here: {error_text(exc)}", BAD
+        else:
+            report = (
+                f"✔ reachable · ✔ authorised · ✔ DICOMweb · {len(studies)} studies at {client.url}"
+            )
+            colour = OK
+        self.status.value = status(report, colour)
+        return report
+
+    def save_config(self, path: str | os.PathLike[str]) -> None:
+        """Save the form to a JSON file, without token or password.
+
+        Parameters
+        ----------
+        path : str or PathLike
+            The file.
+        """
+        config = {
+            "mode": self.mode.value,
+            "url": self.url.value,
+            "version": self.version.value,
+            "auth": self.auth.value,
+            "username": self.username.value,
+            "verify": self.verify.value,
+        }
+        Path(path).write_text(json.dumps(config, indent=2))
+
+    def load_config(self, path: str | os.PathLike[str]) -> None:
+        """Fill the form from a file written by :meth:`save_config`.
+
+        Parameters
+        ----------
+        path : str or PathLike
+            The file.
+        """
+        config = json.loads(Path(path).read_text())
+        for key in ("mode", "url", "version", "auth", "username", "verify"):
+            if key in config:
+                getattr(self, key).value = config[key]
