@@ -36,7 +36,9 @@ class ServerPanel(widgets.VBox):
         self._server: Any = None
         self._listeners: list[Callable[[DicomWebClient | None], None]] = []
         self.client: DicomWebClient | None = None
-        self.mode = widgets.ToggleButtons(options=[LOCAL, REMOTE], value=LOCAL)
+        self.mode = widgets.ToggleButtons(
+            options=[LOCAL, REMOTE], value=LOCAL, style={"button_width": "auto"}
+        )
         self.start_button = widgets.Button(description="Start", icon="play", button_style="success")
         self.stop_button = widgets.Button(description="Stop", icon="stop", disabled=True)
         self.url = widgets.Text(description="URL", placeholder="https://<name>.azurewebsites.net")
