@@ -40,11 +40,25 @@ _DOCTORS = ["House^Gregory", "Quinn^Michaela", "Yang^Cristina", "Watson^John"]
 _EPOCH = dt.date(2015, 1, 1)
 
 
-def _meta(sop_class: str, sop_uid: str) -> FileDataset:
+def file_dataset(sop_class: str, sop_uid: str, syntax: str = ExplicitVRLittleEndian) -> FileDataset:
+    """Return an empty Part-10 dataset with its file meta and SOP UIDs set.
+
+    Parameters
+    ----------
+    sop_class, sop_uid : str
+        SOPClassUID and SOPInstanceUID.
+    syntax : str
+        The transfer syntax (default explicit VR little endian).
+
+    Returns
+    -------
+    FileDataset
+        The dataset, with a zero preamble.
+    """
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = UID(sop_class)
     meta.MediaStorageSOPInstanceUID = UID(sop_uid)
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.TransferSyntaxUID = UID(syntax)
     meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
     ds = FileDataset("", Dataset(), file_meta=meta, preamble=b"\x00" * 128)
     ds.SOPClassUID = sop_class
@@ -126,7 +140,7 @@ def synthetic_datasets(
             manufacturer, model = _MODELS[modality]
             for k in range(instances):
                 sop_uid = generate_uid(entropy_srcs=[*entropy, f"instance {s} {k}"])
-                ds = _meta(CT_IMAGE if modality == "CT" else MR_IMAGE, sop_uid)
+                ds = file_dataset(CT_IMAGE if modality == "CT" else MR_IMAGE, sop_uid)
                 for key, value in common.items():
                     setattr(ds, key, value)
                 ds.Modality = modality

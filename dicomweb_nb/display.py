@@ -16,11 +16,16 @@ import pydicom
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from pydicom.dataset import Dataset
-from pydicom.encaps import encapsulate
-from pydicom.pixels.decoders.base import get_decoder
 from pydicom.pixels.utils import pixel_array
 
-from .pixels import is_grayscale, modality_values, to_rgb8, window_gray, window_range
+from .pixels import (
+    decode_frames,
+    is_grayscale,
+    modality_values,
+    to_rgb8,
+    window_gray,
+    window_range,
+)
 
 WIDTH_INCHES = 6.0
 MAX_MONTAGE = 36
@@ -220,49 +225,6 @@ def show_series(
     first = ordered[0]
     fig.suptitle(f"{title_of(first).rsplit(' · #', 1)[0]} · {len(ordered)} images", fontsize=10)
     return fig
-
-
-def decode_frames(
-    frames: Sequence[bytes],
-    metadata: Dataset | Mapping[str, Any],
-    transfer_syntax: str = "1.2.840.10008.1.2.1",
-) -> list[np.ndarray]:
-    """Decode raw WADO frames with the instance's metadata.
-
-    Parameters
-    ----------
-    frames : sequence of bytes
-        Frames as ``retrieve_instance_frames`` returns them.
-    metadata : Dataset or mapping
-        The instance (or its DICOM JSON metadata).
-    transfer_syntax : str
-        The frames' transfer syntax.
-
-    Returns
-    -------
-    list of numpy.ndarray
-        One array per frame.
-    """
-    ds = metadata if isinstance(metadata, Dataset) else _from_json(metadata)
-    decoder = get_decoder(transfer_syntax)
-    opts: dict[str, Any] = {
-        "rows": int(ds.Rows),
-        "columns": int(ds.Columns),
-        "samples_per_pixel": int(ds.get("SamplesPerPixel", 1)),
-        "bits_allocated": int(ds.BitsAllocated),
-        "bits_stored": int(ds.get("BitsStored", ds.BitsAllocated)),
-        "pixel_representation": int(ds.get("PixelRepresentation", 0)),
-        "photometric_interpretation": str(ds.get("PhotometricInterpretation", "MONOCHROME2")),
-        "planar_configuration": int(ds.get("PlanarConfiguration", 0)),
-        "number_of_frames": 1,
-        "pixel_keyword": "PixelData",
-    }
-    out = []
-    for frame in frames:
-        data = frame if decoder.is_native else encapsulate([frame])
-        arr, _ = decoder.as_array(data, **opts)
-        out.append(arr)
-    return out
 
 
 def _from_json(item: Mapping[str, Any]) -> Dataset:

@@ -5,8 +5,13 @@ Shared by the server's rendered images and the notebook display, so both show th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 from pydicom.dataset import Dataset
+from pydicom.encaps import encapsulate
+from pydicom.pixels.decoders.base import get_decoder
 from pydicom.pixels.processing import apply_color_lut, apply_modality_lut, apply_voi_lut
 
 
@@ -148,3 +153,43 @@ def to_rgb8(arr: np.ndarray, ds: Dataset) -> np.ndarray:
     if bits > 8:
         arr = arr >> (bits - 8)
     return np.asarray(arr, dtype=np.uint8)
+
+
+def decode_frames(
+    frames: Sequence[bytes], ds: Dataset, transfer_syntax: str = "1.2.840.10008.1.2.1"
+) -> list[np.ndarray]:
+    """Decode frames as WADO-RS sends them (one frame's bytes each) with the instance's metadata.
+
+    Parameters
+    ----------
+    frames : sequence of bytes
+        The frames: native pixel bytes, or one compressed bitstream each.
+    ds : Dataset
+        The instance or its metadata (Rows, Columns, BitsAllocated, …).
+    transfer_syntax : str
+        The frames' transfer syntax.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        One array per frame (colour as RGB).
+    """
+    decoder = get_decoder(transfer_syntax)
+    options: dict[str, Any] = {
+        "rows": int(ds.Rows),
+        "columns": int(ds.Columns),
+        "samples_per_pixel": int(ds.get("SamplesPerPixel", 1)),
+        "bits_allocated": int(ds.BitsAllocated),
+        "bits_stored": int(ds.get("BitsStored", ds.BitsAllocated)),
+        "pixel_representation": int(ds.get("PixelRepresentation", 0)),
+        "photometric_interpretation": str(ds.get("PhotometricInterpretation", "MONOCHROME2")),
+        "planar_configuration": int(ds.get("PlanarConfiguration", 0)),
+        "number_of_frames": 1,
+        "pixel_keyword": "PixelData",
+    }
+    arrays = []
+    for frame in frames:
+        data = frame if decoder.is_native else encapsulate([frame])
+        arr, _ = decoder.as_array(data, **options)
+        arrays.append(arr)
+    return arrays

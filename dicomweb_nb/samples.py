@@ -12,17 +12,14 @@ import os
 from pathlib import Path
 
 import numpy as np
-from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
+from pydicom.dataset import Dataset, FileDataset
 from pydicom.uid import (
-    PYDICOM_IMPLEMENTATION_UID,
-    UID,
-    ExplicitVRLittleEndian,
     JPEG2000Lossless,
     RLELossless,
     generate_uid,
 )
 
-from ._synthetic import synthetic_datasets
+from ._synthetic import file_dataset, synthetic_datasets
 
 __all__ = [
     "BACKGROUND",
@@ -77,20 +74,6 @@ _FACTS = {
 }
 
 
-def _file_dataset(
-    sop_class: str, sop_instance: str, syntax: str = ExplicitVRLittleEndian
-) -> FileDataset:
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = UID(sop_class)
-    meta.MediaStorageSOPInstanceUID = UID(sop_instance)
-    meta.TransferSyntaxUID = UID(syntax)
-    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
-    ds = FileDataset("", Dataset(), file_meta=meta, preamble=b"\x00" * 128)
-    ds.SOPClassUID = sop_class
-    ds.SOPInstanceUID = sop_instance
-    return ds
-
-
 def _picture(name: str) -> np.ndarray:
     image = np.empty((_ROWS, _COLUMNS, 3), np.uint8)
     image[:] = BACKGROUND
@@ -133,7 +116,7 @@ def tutorial_dataset(name: str) -> FileDataset:
             f"Unknown tutorial file {name!r}; choose one of {', '.join(TUTORIAL_FILES)}."
         )
     series_uid, series_number, sop_uid, instance_number, comment = _FACTS[name]
-    ds = _file_dataset(SECONDARY_CAPTURE, sop_uid)
+    ds = file_dataset(SECONDARY_CAPTURE, sop_uid)
     ds.SpecificCharacterSet = "ISO_IR 192"
     ds.ImageType = ["DERIVED", "SECONDARY", "OTHER"]
     ds.StudyDate = "20200922"
@@ -230,7 +213,7 @@ def multiframe_dataset(
         plus noise.
     """
     entropy = [f"dicomweb-nb multiframe {seed}"]
-    ds = _file_dataset(MULTIFRAME_WORD_SC, generate_uid(entropy_srcs=[*entropy, "sop"]))
+    ds = file_dataset(MULTIFRAME_WORD_SC, generate_uid(entropy_srcs=[*entropy, "sop"]))
     ds.SpecificCharacterSet = "ISO_IR 192"
     ds.PatientName = "Frames^Multi"
     ds.PatientID = f"MF-{seed:04d}"
@@ -293,7 +276,7 @@ def compressed(ds: Dataset, transfer_syntax: str) -> FileDataset:
             f"Cannot encode {transfer_syntax}: choose one of {', '.join(COMPRESSED_SYNTAXES)}."
         )
     sop_uid = generate_uid(entropy_srcs=[str(ds.SOPInstanceUID), transfer_syntax])
-    copy = _file_dataset(str(ds.SOPClassUID), sop_uid)
+    copy = file_dataset(str(ds.SOPClassUID), sop_uid)
     # Deep-copied: compress() replaces PixelData in place, and the original must keep its pixels.
     copy.update(copy_module.deepcopy(ds))
     copy.SOPInstanceUID = sop_uid

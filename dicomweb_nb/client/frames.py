@@ -6,9 +6,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pydicom
-from pydicom.pixels.decoders.base import get_decoder
 
+from ..pixels import decode_frames
 from .dicomjson import to_dataset
 from .errors import InvalidInput, ProtocolError
 from .multipart import Part
@@ -101,25 +100,7 @@ class FramesMixin:
             frame_numbers,
             transfer_syntax="1.2.840.10008.1.2.1",
         )
-        decoder = get_decoder(pydicom.uid.ExplicitVRLittleEndian)
-        arrays = []
-        for frame in raw:
-            opts: dict[str, Any] = {
-                "rows": int(ds.Rows),
-                "columns": int(ds.Columns),
-                "samples_per_pixel": int(ds.get("SamplesPerPixel", 1)),
-                "bits_allocated": int(ds.BitsAllocated),
-                "bits_stored": int(ds.get("BitsStored", ds.BitsAllocated)),
-                "pixel_representation": int(ds.get("PixelRepresentation", 0)),
-                "photometric_interpretation": str(
-                    ds.get("PhotometricInterpretation", "MONOCHROME2")
-                ),
-                "planar_configuration": int(ds.get("PlanarConfiguration", 0)),
-                "number_of_frames": 1,
-                "pixel_keyword": "PixelData",
-            }
-            arr, _ = decoder.as_array(frame, **opts)
-            arrays.append(arr)
+        arrays = decode_frames(raw, ds)
         return arrays, meta
 
     def _rendered(self, path: str, media_type: str, quality: int | None) -> bytes:
