@@ -37,8 +37,18 @@ def main() -> None:
         port = s.getsockname()[1]
     with tempfile.TemporaryDirectory() as tmp:
         server = subprocess.Popen(
-            [sys.executable, "-m", "dicomweb_nb.cli", "serve", "--port", str(port),
-             "--data", f"{tmp}/data", "--log-level", "warning"],
+            [
+                sys.executable,
+                "-m",
+                "dicomweb_nb.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--data",
+                f"{tmp}/data",
+                "--log-level",
+                "warning",
+            ],
         )
         try:
             url = f"http://127.0.0.1:{port}/v1"
@@ -78,7 +88,11 @@ def main() -> None:
         "client_peak_rss_MB_after_save": round(after_save, 1),
     }
     print(json.dumps(figures, indent=2))
-    out = Path(__file__).parent / "results" / f"client-streaming-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    out = (
+        Path(__file__).parent
+        / "results"
+        / f"client-streaming-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    )
     out.write_text(json.dumps(figures, indent=2))
 
 

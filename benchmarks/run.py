@@ -1,0 +1,298 @@
+"""Side-by-side benchmark: (our client | dicomweb-client) × (our server | Orthanc), over loopback.
+
+    python benchmarks/run.py --quick      # a few minutes
+    python benchmarks/run.py              # 20 studies × 3 series × 20 instances of 512² CT ≈ 630 MB
+
+Each client × server pair runs in its own process (so peak RSS is that client's alone) on its own
+copy of a synthetic archive. Prints a table and writes benchmarks/results/run-<time>.json with
+ratios ours ÷ theirs per operation. Not a test; needs Debian's orthanc + orthanc-dicomweb.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pydicom
+import requests
+
+sys.path.insert(0, str(Path(__file__).parent))
+from servers import start_orthanc, start_ours, start_static
+
+from dicomweb_nb import samples
+
+PAIRS = [
+    ("ours", "ours"),
+    ("ours", "orthanc"),
+    ("dicomweb-client", "ours"),
+    ("dicomweb-client", "orthanc"),
+]
+UNITS = {"_ms": "ms (lower is better)", "_per_s": "per s (higher is better)"}
+
+
+def _median_ms(fn: Callable[[], Any], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return round(statistics.median(times) * 1000, 2)
+
+
+class Ours:
+    def __init__(self, url: str) -> None:
+        from dicomweb_nb import DicomWebClient
+
+        self.c = DicomWebClient(url)
+
+    def store(self, paths: list[Path], batch: int) -> None:
+        result = self.c.store_instances(paths, batch_size=batch)
+        assert len(result.stored) == len(paths), result
+
+    def studies(self, **filters: Any) -> int:
+        return len(self.c.search_for_studies(filters or None))
+
+    def series(self, study: str) -> int:
+        return len(self.c.search_for_series(study))
+
+    def instances(self, study: str, series: str) -> int:
+        return len(self.c.search_for_instances(study, series))
+
+    def study(self, study: str) -> int:
+        return sum(1 for _ in self.c.iter_study(study))
+
+    def instance(self, study: str, series: str, sop: str) -> None:
+        self.c.retrieve_instance(study, series, sop)
+
+    def metadata(self, study: str) -> int:
+        self.c._etags.clear()  # measure the server, not the ETag cache
+        return len(self.c.retrieve_study_metadata(study))
+
+    def frames(self, study: str, series: str, sop: str, numbers: list[int]) -> int:
+        return len(self.c.retrieve_instance_frames(study, series, sop, numbers))
+
+    def rendered(self, study: str, series: str, sop: str) -> int:
+        return len(
+            self.c.retrieve_instance_frames_rendered(study, series, sop, 1, media_type="image/png")
+        )
+
+
+class Theirs:
+    def __init__(self, url: str) -> None:
+        from dicomweb_client.api import DICOMwebClient
+
+        self.c = DICOMwebClient(url)
+
+    def store(self, paths: list[Path], batch: int) -> None:
+        for i in range(0, len(paths), batch):
+            self.c.store_instances([pydicom.dcmread(p) for p in paths[i : i + batch]])
+
+    def studies(self, **filters: Any) -> int:
+        return len(self.c.search_for_studies(search_filters=filters or None))
+
+    def series(self, study: str) -> int:
+        return len(self.c.search_for_series(study))
+
+    def instances(self, study: str, series: str) -> int:
+        return len(self.c.search_for_instances(study, series))
+
+    def study(self, study: str) -> int:
+        return len(self.c.retrieve_study(study, media_types=(("application/dicom", "*"),)))
+
+    def instance(self, study: str, series: str, sop: str) -> None:
+        self.c.retrieve_instance(study, series, sop, media_types=(("application/dicom", "*"),))
+
+    def metadata(self, study: str) -> int:
+        return len(self.c.retrieve_study_metadata(study))
+
+    def frames(self, study: str, series: str, sop: str, numbers: list[int]) -> int:
+        return len(
+            self.c.retrieve_instance_frames(
+                study, series, sop, numbers, media_types=(("application/octet-stream", "*"),)
+            )
+        )
+
+    def rendered(self, study: str, series: str, sop: str) -> int:
+        return len(
+            self.c.retrieve_instance_frames_rendered(
+                study, series, sop, [1], media_types=("image/png",)
+            )
+        )
+
+
+def worker(client_name: str, url: str, archive: Path, repeat: int) -> dict[str, float]:
+    client = Ours(url) if client_name == "ours" else Theirs(url)
+    batch_paths = sorted((archive / "batch").rglob("*.dcm"))
+    single_paths = sorted((archive / "single").rglob("*.dcm"))
+    out: dict[str, float] = {}
+    size = sum(p.stat().st_size for p in batch_paths)
+    start = time.perf_counter()
+    client.store(batch_paths, 10)
+    elapsed = time.perf_counter() - start
+    out["stow_batch10_instances_per_s"] = round(len(batch_paths) / elapsed, 1)
+    out["stow_batch10_MB_per_s"] = round(size / 1e6 / elapsed, 1)
+    start = time.perf_counter()
+    client.store(single_paths, 1)
+    out["stow_single_instances_per_s"] = round(len(single_paths) / (time.perf_counter() - start), 1)
+    first = pydicom.dcmread(batch_paths[0], stop_before_pixels=True)
+    study, series, sop = first.StudyInstanceUID, first.SeriesInstanceUID, first.SOPInstanceUID
+    multi = pydicom.dcmread(archive / "batch" / "multiframe.dcm", stop_before_pixels=True)
+    mf = (multi.StudyInstanceUID, multi.SeriesInstanceUID, multi.SOPInstanceUID)
+    prefix = str(first.PatientName)[:2] + "*"
+    out["qido_all_studies_ms"] = _median_ms(lambda: client.studies(), repeat)
+    out["qido_name_wildcard_ms"] = _median_ms(lambda: client.studies(PatientName=prefix), repeat)
+    out["qido_date_range_ms"] = _median_ms(
+        lambda: client.studies(StudyDate="20150101-20201231"), repeat
+    )
+    out["qido_series_of_study_ms"] = _median_ms(lambda: client.series(study), repeat)
+    out["qido_instances_of_series_ms"] = _median_ms(lambda: client.instances(study, series), repeat)
+    study_bytes = sum(
+        p.stat().st_size
+        for p in batch_paths
+        if pydicom.dcmread(p, stop_before_pixels=True).StudyInstanceUID == study
+    )
+    start = time.perf_counter()
+    for _ in range(3):
+        client.study(study)
+    out["wado_study_MB_per_s"] = round(3 * study_bytes / 1e6 / (time.perf_counter() - start), 1)
+    out["wado_instance_ms"] = _median_ms(lambda: client.instance(study, series, sop), repeat)
+    out["wado_study_metadata_ms"] = _median_ms(lambda: client.metadata(study), repeat)
+    out["wado_frame_ms"] = _median_ms(lambda: client.frames(study, series, sop, [1]), repeat)
+    out["wado_10_frames_ms"] = _median_ms(lambda: client.frames(*mf, list(range(1, 11))), repeat)
+    out["wado_rendered_frame_ms"] = _median_ms(lambda: client.rendered(study, series, sop), repeat)
+    out["client_peak_rss_MB"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return out
+
+
+def make_archive(folder: Path, args: argparse.Namespace, seed: int) -> None:
+    samples.write_synthetic_archive(
+        folder / "batch",
+        args.studies,
+        args.series,
+        args.instances,
+        rows=args.size,
+        columns=args.size,
+        seed=seed,
+    )
+    samples.multiframe_dataset(args.frames, rows=args.size, columns=args.size, seed=seed).save_as(
+        folder / "batch" / "multiframe.dcm", enforce_file_format=True
+    )
+    samples.write_synthetic_archive(
+        folder / "single", 1, 1, args.single, rows=args.size, columns=args.size, seed=seed + 1000
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument(
+        "--worker", nargs=3, metavar=("CLIENT", "URL", "ARCHIVE"), help=argparse.SUPPRESS
+    )
+    ap.add_argument("--repeat", type=int, default=20)
+    args = ap.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args.worker[0], args.worker[1], Path(args.worker[2]), args.repeat)))
+        return
+    args.studies, args.series, args.instances, args.size, args.frames, args.single = (
+        (3, 2, 5, 256, 10, 10) if args.quick else (20, 3, 20, 512, 50, 50)
+    )
+    results: dict[str, Any] = {
+        "config": {
+            k: getattr(args, k)
+            for k in ("studies", "series", "instances", "size", "frames", "single")
+        }
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for n, (client_name, server_name) in enumerate(PAIRS):
+            archive = root / f"archive-{n}"
+            make_archive(archive, args, seed=100 + n)
+            url, proc = (start_ours if server_name == "ours" else start_orthanc)(
+                root / f"server-{n}"
+            )
+            try:
+                out = subprocess.run(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--worker",
+                        client_name,
+                        url,
+                        str(archive),
+                        "--repeat",
+                        str(args.repeat),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+                results[f"{client_name} | {server_name}"] = json.loads(out.strip().splitlines()[-1])
+            finally:
+                proc.terminate()
+                proc.wait()
+            print(f"done: {client_name} | {server_name}", file=sys.stderr)
+        # The raw limit: the same bytes as one static file over loopback.
+        blob = root / "static" / "study.bin"
+        blob.parent.mkdir()
+        with open(blob, "wb") as fh:
+            for p in sorted((root / "archive-0" / "batch").rglob("*.dcm"))[
+                : args.series * args.instances
+            ]:
+                fh.write(p.read_bytes())
+        url, proc = start_static(blob.parent)
+        try:
+            start = time.perf_counter()
+            for _ in range(3):
+                size = len(requests.get(f"{url}/study.bin").content)
+            results["raw static file"] = {
+                "wado_study_MB_per_s": round(3 * size / 1e6 / (time.perf_counter() - start), 1)
+            }
+        finally:
+            proc.terminate()
+    report(results)
+    out_file = Path(__file__).parent / "results" / f"run-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    out_file.parent.mkdir(exist_ok=True)
+    out_file.write_text(json.dumps(results, indent=2))
+    print(f"\nwritten: {out_file}")
+
+
+def report(results: dict[str, Any]) -> None:
+    pairs = [f"{c} | {s}" for c, s in PAIRS]
+    ops = list(results[pairs[0]])
+    print(
+        f"{'operation':32s}"
+        + "".join(f"{p:>28s}" for p in pairs)
+        + f"{'client ratio':>14s}{'server ratio':>14s}"
+    )
+    ratios: dict[str, dict[str, float]] = {}
+    for op in ops:
+        values = [results[p].get(op) for p in pairs]
+        # ours ÷ theirs: client on our server, server with our client.
+        client_ratio = round(values[0] / values[2], 2) if values[2] else float("nan")
+        server_ratio = round(values[0] / values[1], 2) if values[1] else float("nan")
+        ratios[op] = {
+            "client_ours_over_theirs": client_ratio,
+            "server_ours_over_theirs": server_ratio,
+        }
+        print(
+            f"{op:32s}"
+            + "".join(f"{v:>28}" for v in values)
+            + f"{client_ratio:>14}{server_ratio:>14}"
+        )
+    results["ratios"] = ratios
+    print(
+        "raw static file over loopback:", results["raw static file"]["wado_study_MB_per_s"], "MB/s"
+    )
+
+
+if __name__ == "__main__":
+    main()

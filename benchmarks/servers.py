@@ -1,0 +1,101 @@
+"""Start the servers the benchmark compares, each in its own process on a free loopback port."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ORTHANC_PLUGIN = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
+    for _ in range(300):
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {proc.args}")
+        time.sleep(0.1)
+    raise RuntimeError(f"server did not start: {proc.args}")
+
+
+def start_ours(folder: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dicomweb_nb.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--data",
+            str(folder),
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _wait(f"http://127.0.0.1:{port}/health/check", proc)
+    return f"http://127.0.0.1:{port}/v1", proc
+
+
+def start_orthanc(folder: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    port = free_port()
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {
+        "Name": "benchmark",
+        "StorageDirectory": str(folder / "storage"),
+        "IndexDirectory": str(folder / "index"),
+        "HttpPort": port,
+        "DicomServerEnabled": False,
+        "RemoteAccessAllowed": False,
+        "AuthenticationEnabled": False,
+        "HttpCompressionEnabled": False,
+        "Plugins": [ORTHANC_PLUGIN],
+        "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
+    }
+    (folder / "orthanc.json").write_text(json.dumps(config))
+    proc = subprocess.Popen(
+        ["Orthanc", str(folder / "orthanc.json")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _wait(f"http://127.0.0.1:{port}/system", proc)
+    return f"http://127.0.0.1:{port}/dicom-web", proc
+
+
+def start_static(folder: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "http.server",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+            str(folder),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _wait(f"http://127.0.0.1:{port}/", proc)
+    return f"http://127.0.0.1:{port}", proc
