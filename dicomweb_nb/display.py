@@ -6,6 +6,7 @@ nothing global changes and each call stands alone.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -111,9 +112,22 @@ def _draw(
         fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
 
 
+class DicomFigure(Figure):
+    """A matplotlib Figure that shows itself as a PNG in Jupyter.
+
+    The figure carries its own ``_repr_png_``, so it displays without pyplot and without
+    registering anything in IPython: importing this module changes no global state.
+    """
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", bbox_inches="tight")
+        return buffer.getvalue()
+
+
 def _figure(rows: int, columns: int, aspect: float, width: float = WIDTH_INCHES) -> Figure:
     height = max(width * aspect * rows / columns, 1.5)
-    return Figure(figsize=(width, round(height, 2)), layout="constrained")
+    return DicomFigure(figsize=(width, round(height, 2)), layout="constrained")
 
 
 def show(
@@ -274,19 +288,3 @@ def show_frames(
         ax.set_axis_off()
     fig.suptitle(title_of(ds), fontsize=10)
     return fig
-
-
-def _register_ipython() -> None:
-    # Figures made without pyplot show in Jupyter once IPython knows how to print them.
-    try:
-        from IPython.core.getipython import get_ipython
-        from IPython.core.pylabtools import print_figure
-    except ImportError:
-        return
-    shell = get_ipython()  # type: ignore[no-untyped-call]
-    if shell is not None:
-        formatter = shell.display_formatter.formatters["image/png"]
-        formatter.for_type(Figure, lambda fig: print_figure(fig, "png"))  # type: ignore[no-untyped-call]
-
-
-_register_ipython()

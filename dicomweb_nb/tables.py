@@ -229,21 +229,56 @@ def _parse_dt(text: Any) -> pd.Timestamp | Any:
         return pd.NaT
 
 
+def _missing(value: Any) -> bool:
+    # Cells absent from a row arrive as NaN/None; pd.isna would misread lists.
+    return value is None or (not isinstance(value, (list, str)) and bool(pd.isna(value)))
+
+
+def _number(value: Any, kind: type) -> Any:
+    if _missing(value):
+        return None
+    try:
+        return kind(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+# pandas 3 has a dedicated text dtype ("str"); pandas 2 keeps text as object.
+_TEXT_DTYPE: Any = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
+
+
+def _series(values: Sequence[Any], index: pd.Index, dtype: Any) -> pd.Series:
+    series: pd.Series = pd.Series(values, index=index, dtype=dtype)
+    return series
+
+
 def _typed(column: pd.Series, vr: str) -> pd.Series:
-    if column.map(lambda v: isinstance(v, list)).any():
-        return column.astype(object)
+    # Each conversion builds its values one by one and names its dtype outright, so an
+    # all-empty, all-valid or mixed column gets the same dtype under pandas 2 and 3.
+    values = list(column)
+    index = column.index
+    if any(isinstance(v, list) for v in values):
+        return _series(values, index, object)
     if vr == "DA":
-        return pd.to_datetime(column, format="%Y%m%d", errors="coerce")
+        # DA is exactly yyyymmdd; anything else (e.g. "2020-09-22") is NaT, not an error.
+        dates = [_parse_dt(v) if not _missing(v) and len(str(v)) == 8 else pd.NaT for v in values]
+        return _series(dates, index, "datetime64[ns]")
     if vr == "DT":
-        return pd.to_datetime(column.map(_parse_dt), errors="coerce")
+        stamps = [pd.NaT if _missing(v) else _parse_dt(v) for v in values]
+        return _series(stamps, index, "datetime64[ns]")
     if vr == "TM":
-        return pd.to_timedelta(column.map(_parse_tm), errors="coerce")
+        times = [pd.NaT if _missing(v) else _parse_tm(v) for v in values]
+        return _series(times, index, "timedelta64[ns]")
     if vr in _INT_VRS:
-        return pd.to_numeric(column, errors="coerce").astype("Int64")
+        return _series([_number(v, int) for v in values], index, "Int64")
     if vr in _FLOAT_VRS:
-        return pd.to_numeric(column, errors="coerce").astype("float64")
-    # Text, UIDs, PN, sequence summaries and bulk URIs: text even when every value is missing.
-    return column.astype("str")
+        floats = [_number(v, float) for v in values]
+        floats = [float("nan") if f is None else f for f in floats]
+        return _series(floats, index, "float64")
+    # Text, UIDs, PN, sequence summaries and bulk URIs: text even when every value is missing,
+    # and a missing value stays missing (pandas 2's astype(str) would write "nan").
+    texts = [None if _missing(v) else str(v) for v in values]
+    return _series(texts, index, _TEXT_DTYPE)
 
 
 def to_dataframe(

@@ -34,3 +34,12 @@ def orthanc_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from .orthanc import start_orthanc
 
     yield from start_orthanc(tmp_path_factory.mktemp("orthanc"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Markers by what a test needs, so .ci/run can run the rest against the lowest versions.
+    for item in items:
+        if "orthanc_url" in getattr(item, "fixturenames", ()) or "[orthanc" in item.nodeid:
+            item.add_marker(pytest.mark.orthanc)
+        if item.path.name.startswith("test_browser"):
+            item.add_marker(pytest.mark.browser)

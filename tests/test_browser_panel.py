@@ -1,7 +1,9 @@
 """The panel in a real browser: JupyterLab on loopback, Debian's Chromium driven by Playwright.
 
-Runs the panel notebook, clicks Upload, checks the result rows, and saves screenshots under
-docs/ (the README shows them). Needs chromium and playwright (.ci/run installs both).
+Runs the panel notebook, clicks Upload, checks the result rows and takes screenshots in a
+temporary folder. ``UPDATE_SCREENSHOTS=1 pytest tests/test_browser_panel.py`` writes them to
+docs/ instead, to refresh the README's pictures on purpose; a plain test run never touches
+tracked files. Needs chromium and playwright (.ci/run installs both).
 """
 
 from __future__ import annotations
@@ -98,8 +100,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
 
 def test_panel_renders_and_uploads(lab: tuple[str, Path]) -> None:
     playwright = pytest.importorskip("playwright.sync_api")
-    url, _ = lab
-    shots = ROOT / "docs"
+    url, work = lab
+    shots = ROOT / "docs" if os.environ.get("UPDATE_SCREENSHOTS") == "1" else work / "shots"
     shots.mkdir(exist_ok=True)
     with playwright.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)

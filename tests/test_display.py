@@ -181,3 +181,23 @@ def test_pydicom_bundled_files_render() -> None:
         assert isinstance(fig, Figure), path
         rendered += 1
     assert rendered >= 20
+
+
+def test_figures_show_in_ipython_without_global_set_up() -> None:
+    import subprocess
+    import sys
+
+    # A fresh interpreter: importing the display layer must not touch IPython's formatters,
+    # and a figure still formats as a PNG through a plain DisplayFormatter.
+    code = (
+        "from IPython.core.formatters import DisplayFormatter\n"
+        "import dicomweb_nb.display as d\n"
+        "from dicomweb_nb import samples\n"
+        "fig = d.show(samples.tutorial_dataset('blue-circle.dcm'))\n"
+        "data, _ = DisplayFormatter().format(fig)\n"
+        "print(data['image/png'][:8].hex(), len(data['image/png']) > 1000)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.split()
+    assert out == ["89504e470d0a1a0a", "True"]

@@ -69,7 +69,54 @@ def test_column_order_and_dtypes_are_pinned() -> None:
     assert dtypes["StudyTime"].startswith("timedelta64")
     assert dtypes["NumberOfStudyRelatedInstances"] == "Int64"
     assert dtypes["ModalitiesInStudy"] == "object"
-    assert dtypes["PatientName"] == dtypes["AccessionNumber"] == "str"
+    # Text columns take pandas' own text dtype: object in pandas 2, "str" in pandas 3.
+    text = "str" if PANDAS_MAJOR >= 3 else "object"
+    assert dtypes["PatientName"] == dtypes["AccessionNumber"] == text
+
+
+PANDAS_MAJOR = int(pd.__version__.split(".")[0])
+
+# One valid value per VR family, with what it becomes and the dtype of its column.
+VR_CASES = {
+    "DA": ("20200922", pd.Timestamp("2020-09-22"), "datetime64[ns]"),
+    "DT": ("20200922120000.5", pd.Timestamp("2020-09-22 12:00:00.5"), "datetime64[ns]"),
+    "TM": ("114800", pd.Timedelta(hours=11, minutes=48), "timedelta64[ns]"),
+    "IS": ("7", 7, "Int64"),
+    "US": (512, 512, "Int64"),
+    "DS": ("2.5", 2.5, "float64"),
+    "FD": (0.25, 0.25, "float64"),
+    "LO": ("text", "text", "str" if PANDAS_MAJOR >= 3 else "object"),
+    "UI": ("1.2.3", "1.2.3", "str" if PANDAS_MAJOR >= 3 else "object"),
+    "PN": ({"Alphabetic": "Doe^John"}, "Doe, John", "str" if PANDAS_MAJOR >= 3 else "object"),
+}
+
+
+@pytest.mark.parametrize("vr", sorted(VR_CASES))
+@pytest.mark.parametrize("pattern", ["all-empty", "all-valid", "mixed", "absent-in-some"])
+def test_every_vr_survives_empty_valid_and_mixed_columns(vr: str, pattern: str) -> None:
+    raw, expected, dtype = VR_CASES[vr]
+    empty = {"vr": vr}  # present without a Value, as servers send ContentTime or PatientBirthDate
+    valid = {"vr": vr, "Value": [raw]}
+    cells = {
+        "all-empty": [empty, empty, empty],
+        "all-valid": [valid, valid, valid],
+        "mixed": [valid, empty, valid],
+        "absent-in-some": [valid, None, empty],
+    }[pattern]
+    items = [
+        {"0020000D": {"vr": "UI", "Value": [f"1.2.{n}"]}}
+        | ({"00091010": cell} if cell is not None else {})
+        for n, cell in enumerate(cells)
+    ]
+    df = to_dataframe(items)
+    column = df["(0009,1010)"]
+    # All-empty text columns have nothing to tell apart from text; all other dtypes are pinned.
+    assert str(column.dtype) == dtype
+    for cell, value in zip(cells, column, strict=True):
+        if cell is not None and "Value" in cell:
+            assert value == expected
+        else:
+            assert pd.isna(value)
 
 
 def test_values() -> None:
