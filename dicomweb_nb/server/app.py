@@ -1,232 +1,31 @@
-"""The Starlette application: routes, STOW/QIDO/delete/change-feed handlers, the token gate.
+"""The Starlette application: which handler answers which path, the token gate, the error path.
 
-Routes are served under ``/v1.0-prerelease``, ``/v1`` and ``/v2``; errors are plain text as the
-reference server sends them.
+Only wiring lives here; the handlers are in :mod:`.routes`, one module per transaction. Routes are
+served under ``/v1.0-prerelease``, ``/v1`` and ``/v2``; errors are plain text as the reference
+server sends them (:mod:`.errors`).
 """
 
 from __future__ import annotations
 
 import hmac
-import json
-import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import wado
-from .changefeed import latest_change, read_changes
-from .common import (
-    SUPPORTED_VERSIONS_HEADER,
-    VERSIONS,
-    HTTPProblem,
-    archive_of,
-    base_url,
-    error,
-    path_uids,
-    version_of,
-)
-from .negotiation import accepts_dicom_json
-from .qido import QueryError, parse_query
-from .search import search
-from .store import Archive, Outcome
-from .stow import PartReceiver, StowError, build_response, check_content_type, receive_single
-
-log = logging.getLogger("dicomweb_nb.server")
-DICOM_JSON = "application/dicom+json"
-MULTI_VALUE_WARNING = (
-    '299 {host}: "One or more indexed Dicom tag(s) have multiple values, '
-    'only first value is indexed."'
-)
-
-
-def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
-    return Response(body, status_code=status, media_type=DICOM_JSON, headers=headers)
-
-
-def _require_dicom_json(request: Request) -> None:
-    if not accepts_dicom_json(request.headers.get("accept")):
-        raise HTTPProblem(
-            406,
-            f"The Accept header '{request.headers.get('accept', '')}' is not supported; "
-            "this request answers application/dicom+json.",
-        )
-
-
-async def store(request: Request) -> Response:
-    """Answer STOW-RS ``POST ../studies[/{study}]``.
-
-    Parameters
-    ----------
-    request : Request
-        The request.
-
-    Returns
-    -------
-    Response
-        The reference's status and DICOM JSON body (see :func:`stow.build_response`).
-    """
-    _require_dicom_json(request)
-    study = path_uids(request).get("study")
-    try:
-        multipart, boundary = check_content_type(request.headers.get("content-type"))
-    except StowError as exc:
-        raise HTTPProblem(exc.status, str(exc)) from exc
-    archive = archive_of(request)
-    version = version_of(request)
-    outcomes: list[Outcome] = []
-
-    async def ingest(path: Path) -> None:
-        outcomes.append(
-            await run_in_threadpool(archive.ingest, path, study_in_path=study, version=version)
-        )
-
-    if not multipart:
-        await ingest(await receive_single(request.stream(), archive.temp_file))
-    else:
-        assert boundary is not None
-        receiver = PartReceiver(boundary, archive.temp_file)
-        try:
-            async for chunk in request.stream():
-                for path in receiver.write(chunk):
-                    await ingest(path)
-            if not receiver.ended and (receiver.parser.state.name not in ("START",)):
-                raise StowError(400, "The multipart body ends before its closing boundary.")
-        except StowError as exc:
-            raise HTTPProblem(exc.status, _with_progress(str(exc), outcomes)) from exc
-        finally:
-            receiver.close()
-    status, body = build_response(
-        outcomes, base_url=base_url(request), study_in_path=study, version=version
-    )
-    headers = {}
-    if any(o.multi_valued for o in outcomes):
-        headers["Warning"] = MULTI_VALUE_WARNING.format(host=request.url.netloc)
-    if status == 204:
-        return Response(status_code=204, headers=headers)
-    return _json(body, status, headers)
-
-
-def _with_progress(message: str, outcomes: list[Outcome]) -> str:
-    stored = sum(o.stored for o in outcomes)
-    if stored:
-        return f"{message} ({stored} instance(s) before the error were stored.)"
-    return message
-
-
-def _qido(level: str) -> Callable[[Request], Awaitable[Response]]:
-    async def handler(request: Request) -> Response:
-        _require_dicom_json(request)
-        uids = path_uids(request)
-        try:
-            query = parse_query(
-                level,  # type: ignore[arg-type]
-                list(request.query_params.multi_items()),
-                path=uids,
-                version=version_of(request),
-            )
-        except QueryError as exc:
-            raise HTTPProblem(400, str(exc)) from exc
-        db = archive_of(request).index
-        results = await run_in_threadpool(lambda: search(db.connection(), query, uids))
-        if not results:
-            return Response(status_code=204)
-        return _json(results)
-
-    return handler
-
-
-async def delete(request: Request) -> Response:
-    """Answer the non-standard ``DELETE`` of a study, series or instance (204, or 404).
-
-    Parameters
-    ----------
-    request : Request
-        The request.
-
-    Returns
-    -------
-    Response
-        204 when something was deleted.
-    """
-    uids = path_uids(request)
-    archive = archive_of(request)
-    count = await run_in_threadpool(
-        archive.delete, uids["study"], uids.get("series"), uids.get("instance")
-    )
-    if not count:
-        raise HTTPProblem(404, "Nothing to delete: the study, series or instance was not found.")
-    return Response(status_code=204)
-
-
-async def changefeed(request: Request) -> Response:
-    """Answer ``GET ../changefeed`` (v1: offset/limit by sequence; v2: time window).
-
-    Parameters
-    ----------
-    request : Request
-        The request.
-
-    Returns
-    -------
-    Response
-        A JSON array of entries.
-    """
-    params = dict(request.query_params)
-    db = archive_of(request).index
-    try:
-        entries = await run_in_threadpool(
-            lambda: read_changes(db.connection(), version_of(request), params)
-        )
-    except QueryError as exc:
-        raise HTTPProblem(400, str(exc)) from exc
-    return JSONResponse(entries)
-
-
-async def changefeed_latest(request: Request) -> Response:
-    """Answer ``GET ../changefeed/latest`` with the newest entry (``null`` when empty).
-
-    Parameters
-    ----------
-    request : Request
-        The request.
-
-    Returns
-    -------
-    Response
-        One JSON object.
-    """
-    params = dict(request.query_params)
-    db = archive_of(request).index
-    try:
-        entry = await run_in_threadpool(lambda: latest_change(db.connection(), params))
-    except QueryError as exc:
-        raise HTTPProblem(400, str(exc)) from exc
-    return JSONResponse(entry)
-
-
-async def health(request: Request) -> Response:
-    """Answer ``GET /health/check``.
-
-    Parameters
-    ----------
-    request : Request
-        The request.
-
-    Returns
-    -------
-    Response
-        ``{"status": "Healthy"}`` and the archive's counts.
-    """
-    counts = await run_in_threadpool(archive_of(request).index.counts)
-    return JSONResponse({"status": "Healthy", **counts})
+from .context import SUPPORTED_VERSIONS_HEADER, VERSIONS
+from .errors import RequestError, answer_request_error, answer_unexpected, plain_error
+from .routes import wado
+from .routes.changefeed import changefeed, changefeed_latest
+from .routes.delete import delete
+from .routes.health import health
+from .routes.qido import search_handler
+from .routes.stow import store
+from .store import Archive
 
 
 def _routes() -> list[BaseRoute]:
@@ -234,12 +33,12 @@ def _routes() -> list[BaseRoute]:
     table: list[tuple[str, Callable[..., Any], str]] = [
         ("/studies", store, "POST"),
         (S, store, "POST"),
-        ("/studies", _qido("study"), "GET"),
-        ("/series", _qido("series"), "GET"),
-        ("/instances", _qido("instance"), "GET"),
-        (S + "/series", _qido("series"), "GET"),
-        (S + "/instances", _qido("instance"), "GET"),
-        (S + SE + "/instances", _qido("instance"), "GET"),
+        ("/studies", search_handler("study"), "GET"),
+        ("/series", search_handler("series"), "GET"),
+        ("/instances", search_handler("instance"), "GET"),
+        (S + "/series", search_handler("series"), "GET"),
+        (S + "/instances", search_handler("instance"), "GET"),
+        (S + SE + "/instances", search_handler("instance"), "GET"),
         (S, wado.retrieve, "GET"),
         (S + SE, wado.retrieve, "GET"),
         (S + SE + IN, wado.retrieve, "GET"),
@@ -282,7 +81,10 @@ class _Gate:
             given = headers.get(b"authorization", b"").decode("latin-1")
             expected = f"Bearer {self.token}"
             if not hmac.compare_digest(given.encode(), expected.encode()):
-                response = error(401, "A valid bearer token is required (Authorization: Bearer …).")
+                response = plain_error(
+                    HTTPStatus.UNAUTHORIZED,
+                    "A valid bearer token is required (Authorization: Bearer …).",
+                )
                 response.headers["WWW-Authenticate"] = 'Bearer realm="dicomweb-nb"'
                 await response(scope, receive, send)
                 return
@@ -297,16 +99,6 @@ class _Gate:
             await send(message)
 
         await self.app(scope, receive, tagged_send)
-
-
-async def _problem(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPProblem)
-    return error(exc.status, str(exc))
-
-
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return error(500, f"The server could not complete the request: {type(exc).__name__}: {exc}")
 
 
 def create_app(data_dir: str | Path, *, token: str | None = None) -> ASGIApp:
@@ -326,7 +118,7 @@ def create_app(data_dir: str | Path, *, token: str | None = None) -> ASGIApp:
     """
     app = Starlette(
         routes=_routes(),
-        exception_handlers={HTTPProblem: _problem, Exception: _unexpected},
+        exception_handlers={RequestError: answer_request_error, Exception: answer_unexpected},
     )
     app.state.archive = Archive(data_dir)
     return _Gate(app, token)

@@ -1,7 +1,8 @@
 """Which DICOM attributes the server indexes, searches and returns, per query level and API version.
 
 The lists follow the reference server's conformance statement (Medical Imaging Server for DICOM,
-"Supported search parameters" and "Search response"), see ``shared/reference/server-behaviour.md``.
+"Supported search parameters" and "Search response"); ARCHITECTURE.md, "Reference behaviour",
+sums them up.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from typing import Literal
 
 from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 
+from ..protocol.dicomjson import tag_of
+
 Level = Literal["study", "series", "instance"]
-LEVELS: tuple[Level, ...] = ("study", "series", "instance")
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,6 @@ SEARCHABLE_BY_TAG: dict[int, Searchable] = {s.tag: s for s in SEARCHABLE}
 
 # The attributes copied into index columns at ingest (ModalitiesInStudy is computed, not stored).
 INDEXED: tuple[Searchable, ...] = tuple(s for s in SEARCHABLE if s.keyword != "ModalitiesInStudy")
-UID_COLUMNS = {"StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"}
 
 # Computed aggregates, returned only when asked for with includefield (or includefield=all).
 COMPUTED: dict[Level, tuple[str, ...]] = {
@@ -213,11 +214,7 @@ def resolve_attribute(name: str) -> int | None:
     int or None
         The tag, or None when ``name`` is neither a known keyword nor eight hex digits.
     """
-    # PS3.18 8.3.4.1: attributeID is a keyword or a tag as eight hexadecimal digits.
-    if len(name) == 8 and all(c in "0123456789abcdefABCDEF" for c in name):
-        return int(name, 16)
-    tag = tag_for_keyword(name)
-    return int(tag) if tag is not None else None
+    return tag_of(name)
 
 
 def keyword_of(tag: int) -> str:

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..protocol.status import ALREADY_EXISTS, BEING_CREATED
 from .attributes import INDEXED
 
 CREATING, CREATED = 0, 1
@@ -132,7 +133,7 @@ class Index:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA busy_timeout=30000")
-            from .search import register_functions
+            from .query_sql import register_functions
 
             register_functions(db)
             self._local.db = db
@@ -180,7 +181,7 @@ class Index:
                 (study_uid, series_uid, sop_uid),
             ).fetchone()
             if row is not None:
-                raise AlreadyExists(45070 if row[0] == CREATED else 45071)
+                raise AlreadyExists(ALREADY_EXISTS if row[0] == CREATED else BEING_CREATED)
             cur = db.execute(
                 "INSERT INTO instances (status, reserved_at, study_uid, series_uid, sop_uid) "
                 "VALUES (?, ?, ?, ?, ?)",
@@ -251,7 +252,7 @@ class Index:
 
     @staticmethod
     def _scope(study: str, series: str | None, sop: str | None) -> tuple[str, tuple[str, ...]]:
-        where = "status = 1 AND study_uid = ?"
+        where = f"status = {CREATED} AND study_uid = ?"
         args: tuple[str, ...] = (study,)
         if series is not None:
             where, args = where + " AND series_uid = ?", (*args, series)
@@ -365,7 +366,7 @@ class Index:
             self.connection()
             .execute(
                 "SELECT COUNT(DISTINCT study_uid), COUNT(DISTINCT study_uid || '/' || series_uid), "
-                "COUNT(*) FROM instances WHERE status = 1"
+                f"COUNT(*) FROM instances WHERE status = {CREATED}"
             )
             .fetchone()
         )

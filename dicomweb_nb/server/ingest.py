@@ -13,7 +13,6 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pydicom
 from pydicom.datadict import dictionary_VR
@@ -22,15 +21,15 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import ImplicitVRLittleEndian
 
+from ..protocol.frames import number_of_frames
+from ..protocol.status import (
+    PROCESSING_FAILURE,
+    VALIDATION_FAILED,
+    WARNING_NOT_MATCHING_SOP_CLASS,
+    WARNING_VALIDATION,
+)
 from .attributes import INDEXED, Searchable
-from .qido import is_valid_uid, normalize_text
-
-PROCESSING_FAILURE = 272
-VALIDATION_FAILED = 43264
-ALREADY_EXISTS = 45070
-BEING_CREATED = 45071
-WARNING_VALIDATION = 1
-WARNING_NOT_MATCHING_SOP_CLASS = 45063
+from .query import is_valid_uid, normalize_text
 
 # PS3.18 F.2.2: bulk data VRs are not inlined; the reference leaves them out of metadata entirely.
 BULK_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
@@ -277,10 +276,7 @@ def _validate(ds: Dataset, version: str) -> ParsedInstance:
 
     frames = 0
     if "PixelData" in ds or "FloatPixelData" in ds or "DoubleFloatPixelData" in ds:
-        try:
-            frames = int(ds.get("NumberOfFrames") or 1)
-        except (TypeError, ValueError):
-            frames = 1
+        frames = number_of_frames(ds)
     parsed = ParsedInstance(
         study_uid=study,
         series_uid=series,
@@ -299,46 +295,3 @@ def _validate(ds: Dataset, version: str) -> ParsedInstance:
         # The reference cannot check VRs of implicit VR data and says so with 45063.
         parsed.warning_reason = WARNING_NOT_MATCHING_SOP_CLASS
     return parsed
-
-
-def describe_reason(reason: int) -> str:
-    """Return the meaning of a STOW failure or warning reason in words.
-
-    Parameters
-    ----------
-    reason : int
-        The FailureReason or WarningReason code.
-
-    Returns
-    -------
-    str
-        A short description.
-    """
-    return {
-        PROCESSING_FAILURE: "processing failure",
-        VALIDATION_FAILED: "validation failed",
-        43265: "study instance UID does not match the study in the request",
-        ALREADY_EXISTS: "instance already exists",
-        BEING_CREATED: "instance is being created by another request",
-        WARNING_VALIDATION: "stored with validation warnings",
-        WARNING_NOT_MATCHING_SOP_CLASS: "data set does not match SOP class",
-    }.get(reason, f"reason {reason}")
-
-
-def metadata_value(ds_json: dict[str, Any], keyword_tag: str) -> Any:
-    """Return the first value of a DICOM JSON element, or None.
-
-    Parameters
-    ----------
-    ds_json : dict
-        A DICOM JSON object.
-    keyword_tag : str
-        The eight-hex-digit tag key.
-
-    Returns
-    -------
-    Any
-        The first value, or None when absent or empty.
-    """
-    values = ds_json.get(keyword_tag, {}).get("Value")
-    return values[0] if values else None

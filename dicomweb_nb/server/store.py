@@ -19,14 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from ..protocol.status import ALREADY_EXISTS, PROCESSING_FAILURE, VALIDATION_FAILED
 from .index import AlreadyExists, Index, InstanceRecord
-from .ingest import (
-    PROCESSING_FAILURE,
-    VALIDATION_FAILED,
-    InvalidInstance,
-    ParsedInstance,
-    parse_instance,
-)
+from .ingest import InvalidInstance, ParsedInstance, parse_instance
 
 PREAMBLE = 128
 _STALE_TEMP_SECONDS = 600
@@ -149,7 +144,7 @@ class Archive:
                 outcome.reason = exc.reason
                 outcome.message = (
                     "the same study, series and SOP instance UIDs are already stored"
-                    if exc.reason == 45070
+                    if exc.reason == ALREADY_EXISTS
                     else "another request is storing the same UIDs right now"
                 )
                 return outcome

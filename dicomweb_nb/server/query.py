@@ -1,7 +1,7 @@
 """QIDO-RS query parameters: parse, validate and normalise them into a :class:`Query`.
 
-Rules follow the reference server (``shared/reference/server-behaviour.md``, "QIDO-RS"), with the
-standard's wildcard (``*``, ``?``) and UID-list matching added as a superset (PS3.18 8.3.4.1).
+Rules follow the reference server (ARCHITECTURE.md, "Reference behaviour"), with the standard's
+wildcard (``*``, ``?``) and UID-list matching added as a superset (PS3.18 8.3.4.1).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Literal
 
 from .attributes import (
@@ -22,6 +23,7 @@ from .attributes import (
     keyword_of,
     resolve_attribute,
 )
+from .errors import RequestError
 
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 100
@@ -30,8 +32,17 @@ UID_PATTERN = re.compile(r"^[0-9.]*[0-9]$")
 FilterKind = Literal["exact", "range", "uids", "wildcard", "pn", "pn_fuzzy"]
 
 
-class QueryError(ValueError):
-    """A QIDO request the server refuses with 400; ``str(exc)`` is the plain-text message."""
+class QueryError(RequestError):
+    """A query parameter the server refuses with 400; ``str(exc)`` is the plain-text message.
+
+    Parameters
+    ----------
+    message : str
+        Which parameter, which value, and why.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(HTTPStatus.BAD_REQUEST, message)
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,17 @@
-"""Pixel data for WADO: frames as stored or transcoded, whole instances transcoded, rendered images.
+"""Transcoding for WADO: frames as stored or transcoded, whole instances transcoded.
 
-Works on the stored Part-10 files. Native frames are read by seeking to their offset, so a frame of
-a large instance costs one frame's bytes, not the file's.
+Works on the stored Part-10 files (rendered images are :mod:`.rendering`). Native frames are read
+by seeking to their offset, so a frame of a large instance costs one frame's bytes, not the file's.
 """
 
 from __future__ import annotations
 
 import io
 import os
+from http import HTTPStatus
 
 import numpy as np
 import pydicom
-from PIL import Image
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.encaps import get_frame
@@ -34,7 +34,8 @@ from pydicom.uid import (
     RLELossless,
 )
 
-from ..pixels import is_grayscale, to_rgb8, window_gray
+from ..protocol.frames import number_of_frames as _frames_of
+from .errors import RequestError
 
 ELE = str(ExplicitVRLittleEndian)
 J2K_LOSSLESS = str(JPEG2000Lossless)
@@ -60,15 +61,45 @@ MAX_TRANSCODE_BYTES = 100 * 1024 * 1024
 _PIXEL_DATA = 0x7FE00010
 
 
-class TranscodeError(Exception):
-    """The instance cannot be given in the requested transfer syntax (the server answers 406)."""
+class TranscodeError(RequestError):
+    """The instance cannot be given in the requested transfer syntax: 406.
+
+    Parameters
+    ----------
+    message : str
+        Which syntax, from which, and what to ask for instead.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(HTTPStatus.NOT_ACCEPTABLE, message)
 
 
-class FrameError(Exception):
-    """A frame that does not exist, or an instance without pixel data (the server answers 404)."""
+class FrameError(RequestError):
+    """A frame that does not exist, or an instance without pixel data: 404.
+
+    Parameters
+    ----------
+    message : str
+        Which frame, and how many there are.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(HTTPStatus.NOT_FOUND, message)
 
 
-def _header(path: str | os.PathLike[str]) -> Dataset:
+def read_header(path: str | os.PathLike[str]) -> Dataset:
+    """Read a stored file with its large values (pixel data) left on disk until used.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The stored file.
+
+    Returns
+    -------
+    Dataset
+        The dataset; values over 256 bytes are read when accessed.
+    """
     return pydicom.dcmread(path, defer_size=256)
 
 
@@ -101,12 +132,7 @@ def number_of_frames(ds: Dataset) -> int:
     int
         NumberOfFrames, 1 when absent, 0 without PixelData.
     """
-    if _PIXEL_DATA not in ds:
-        return 0
-    try:
-        return max(int(ds.get("NumberOfFrames") or 1), 1)
-    except (TypeError, ValueError):
-        return 1
+    return _frames_of(ds) if _PIXEL_DATA in ds else 0
 
 
 def _check_target(stored: str, target: str, path: str | os.PathLike[str]) -> None:
@@ -221,7 +247,21 @@ def _encapsulated_frames(
     return out
 
 
-def _decoded_frame(path: str | os.PathLike[str], ds: Dataset, n: int) -> np.ndarray:
+def decoded_frame(path: str | os.PathLike[str], n: int) -> np.ndarray:
+    """Decode one frame of a stored file into pixels.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The stored file.
+    n : int
+        The 1-based frame number.
+
+    Returns
+    -------
+    numpy.ndarray
+        The frame's pixels, as pydicom decodes them.
+    """
     arr: np.ndarray = pixel_array(path, index=n - 1)
     return arr
 
@@ -253,7 +293,7 @@ def frames(
     TranscodeError
         An unsupported target or undecodable source.
     """
-    ds = _header(path)
+    ds = read_header(path)
     stored = str(ds.file_meta.TransferSyntaxUID)
     count = number_of_frames(ds)
     if count == 0:
@@ -273,7 +313,7 @@ def frames(
     _check_target(stored, transfer_syntax if not as_stored else ELE, path)
     target = ELE if as_stored else transfer_syntax
     try:
-        decoded = [_decoded_frame(path, ds, n) for n in frame_numbers]
+        decoded = [decoded_frame(path, n) for n in frame_numbers]
         if target == ELE:
             return [a.astype(a.dtype.newbyteorder("<")).tobytes() for a in decoded], ELE
         encoder = get_encoder(JPEG2000Lossless)
@@ -300,58 +340,6 @@ def _encoder_options(ds: Dataset) -> dict[str, object]:
     }
 
 
-def render(
-    path: str | os.PathLike[str], frame_number: int, media_type: str, quality: int = 100
-) -> bytes:
-    """Render one frame as an 8-bit image for a person to look at.
-
-    Parameters
-    ----------
-    path : str or PathLike
-        The stored file.
-    frame_number : int
-        1-based frame number.
-    media_type : str
-        ``image/jpeg`` or ``image/png``.
-    quality : int
-        JPEG quality, 1..100 (ignored for PNG).
-
-    Returns
-    -------
-    bytes
-        The encoded image: grayscale rescaled and windowed (the file's first window, else its VOI
-        LUT, else min..max), MONOCHROME1 inverted; colour as RGB; palette colour through its LUT.
-
-    Raises
-    ------
-    FrameError
-        A frame beyond NumberOfFrames, or no pixel data.
-    TranscodeError
-        Pixel data that cannot be decoded.
-    """
-    ds = _header(path)
-    count = number_of_frames(ds)
-    if count == 0:
-        raise FrameError("The instance has no pixel data to render.")
-    if frame_number > count:
-        raise FrameError(f"Frame {frame_number} does not exist: the instance has {count} frame(s).")
-    try:
-        arr = _decoded_frame(path, ds, frame_number)
-    except Exception as exc:
-        raise TranscodeError(f"Cannot decode the pixel data to render it: {exc}") from exc
-    if is_grayscale(ds):
-        gray = np.round(window_gray(arr, ds) * 255).astype(np.uint8)
-        image = Image.fromarray(gray, mode="L")
-    else:
-        image = Image.fromarray(to_rgb8(arr, ds), mode="RGB")
-    buf = io.BytesIO()
-    if media_type == "image/png":
-        image.save(buf, format="PNG")
-    else:
-        image.save(buf, format="JPEG", quality=quality)
-    return buf.getvalue()
-
-
 __all__ = [
     "DECODABLE",
     "SUPPORTED_TARGETS",
@@ -360,6 +348,5 @@ __all__ = [
     "frames",
     "instance_bytes",
     "number_of_frames",
-    "render",
     "stored_transfer_syntax",
 ]

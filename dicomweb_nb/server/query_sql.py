@@ -1,4 +1,4 @@
-"""Run a validated QIDO :class:`~dicomweb_nb.server.qido.Query` against the index.
+"""Run a validated QIDO :class:`~dicomweb_nb.server.query.Query` against the index.
 
 Study and series results take their values from the latest stored instance of the study or series
 (as the reference does); results are newest first.
@@ -13,7 +13,8 @@ import sqlite3
 from typing import Any
 
 from .attributes import Level
-from .qido import Filter, Query
+from .index import CREATED
+from .query import Filter, Query
 
 _GROUP: dict[Level, str | None] = {
     "study": "study_uid",
@@ -88,7 +89,7 @@ def _condition(f: Filter, alias: str) -> tuple[str, list[str]]:
         inner, args = _match(f, "m.modality")
         return (
             f"{alias}.study_uid IN (SELECT m.study_uid FROM instances m "
-            f"WHERE m.status = 1 AND {inner})",
+            f"WHERE m.status = {CREATED} AND {inner})",
             args,
         )
     return _match(f, f"{alias}.{f.attribute.column}")
@@ -135,7 +136,7 @@ def search(db: sqlite3.Connection, query: Query, path: dict[str, str]) -> list[d
     list of dict
         One DICOM JSON object per match; empty when nothing matches.
     """
-    scope, scope_args = ["status = 1"], []
+    scope, scope_args = [f"status = {CREATED}"], []
     for key, column in (("study", "study_uid"), ("series", "series_uid")):
         if key in path:
             scope.append(f"{column} = ?")
@@ -183,7 +184,7 @@ def _add_computed(
 ) -> None:
     if "00080061" in keys:  # ModalitiesInStudy
         mods = db.execute(
-            "SELECT DISTINCT modality FROM instances WHERE status = 1 AND study_uid = ? "
+            f"SELECT DISTINCT modality FROM instances WHERE status = {CREATED} AND study_uid = ? "
             "AND modality IS NOT NULL ORDER BY modality",
             (study_uid,),
         ).fetchall()
@@ -191,20 +192,22 @@ def _add_computed(
             item["00080061"] = _element("CS", [m[0].upper() for m in mods])
     if "00201206" in keys:  # NumberOfStudyRelatedSeries
         (n,) = db.execute(
-            "SELECT COUNT(DISTINCT series_uid) FROM instances WHERE status = 1 AND study_uid = ?",
+            f"SELECT COUNT(DISTINCT series_uid) FROM instances WHERE status = {CREATED} "
+            "AND study_uid = ?",
             (study_uid,),
         ).fetchone()
         item["00201206"] = _element("IS", [n])
     if "00201208" in keys:  # NumberOfStudyRelatedInstances
         if level != "study":
             (count,) = db.execute(
-                "SELECT COUNT(*) FROM instances WHERE status = 1 AND study_uid = ?", (study_uid,)
+                f"SELECT COUNT(*) FROM instances WHERE status = {CREATED} AND study_uid = ?",
+                (study_uid,),
             ).fetchone()
         item["00201208"] = _element("IS", [count])
     if "00201209" in keys:  # NumberOfSeriesRelatedInstances
         if level != "series":
             (count,) = db.execute(
-                "SELECT COUNT(*) FROM instances WHERE status = 1 AND study_uid = ? "
+                f"SELECT COUNT(*) FROM instances WHERE status = {CREATED} AND study_uid = ? "
                 "AND series_uid = ?",
                 (study_uid, series_uid),
             ).fetchone()

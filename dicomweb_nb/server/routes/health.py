@@ -1,0 +1,26 @@
+"""``GET /health/check``: the reference's health route."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ..context import archive_of
+
+
+async def health(request: Request) -> Response:
+    """Answer ``GET /health/check``.
+
+    Parameters
+    ----------
+    request : Request
+        The request.
+
+    Returns
+    -------
+    Response
+        ``{"status": "Healthy"}`` and the archive's counts.
+    """
+    counts = await run_in_threadpool(archive_of(request).index.counts)
+    return JSONResponse({"status": "Healthy", **counts})
