@@ -1,7 +1,7 @@
 """Which DICOM attributes the server indexes, searches and returns, per query level and API version.
 
 The lists follow the reference server's conformance statement (Medical Imaging Server for DICOM,
-"Supported search parameters" and "Search response"); ARCHITECTURE.md, "Reference behaviour",
+"Supported search parameters" and "Search response"); docs/reference-server.md
 sums them up.
 """
 

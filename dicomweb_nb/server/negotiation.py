@@ -1,6 +1,6 @@
 """WADO-RS content negotiation: which representation answers a retrieve's Accept header.
 
-The accepted forms are the reference server's (ARCHITECTURE.md, "Reference behaviour"); the
+The accepted forms are the reference server's (docs/reference-server.md); the
 media types themselves are parsed by :mod:`dicomweb_nb.protocol.media`.
 """
 

@@ -1,6 +1,6 @@
 """QIDO-RS query parameters: parse, validate and normalise them into a :class:`Query`.
 
-Rules follow the reference server (ARCHITECTURE.md, "Reference behaviour"), with the standard's
+Rules follow the reference server (docs/reference-server.md), with the standard's
 wildcard (``*``, ``?``) and UID-list matching added as a superset (PS3.18 8.3.4.1).
 """
 
