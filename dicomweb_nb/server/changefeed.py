@@ -19,7 +19,8 @@ _SELECT = f"""
 SELECT c.sequence, c.study_uid, c.series_uid, c.sop_uid, c.action, c.timestamp, c.watermark,
        i.watermark, i.metadata
 FROM changes c
-LEFT JOIN instances i ON i.status = {CREATED} AND i.study_uid = c.study_uid
+LEFT JOIN instances i ON i.status = {CREATED} AND i.partition_key = c.partition_key
+     AND i.study_uid = c.study_uid
      AND i.series_uid = c.series_uid AND i.sop_uid = c.sop_uid
 """
 

@@ -140,13 +140,6 @@ def _date_filter(attr: Searchable, value: str) -> Filter:
     return Filter(attr, "range", (lo, hi))
 
 
-def _wildcard_regex(value: str) -> str:
-    # PS3.4 C.2.2.2.4: '*' matches any run of characters, '?' exactly one.
-    return (
-        "^" + "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in value) + "$"
-    )
-
-
 def _make_filter(attr: Searchable, raw: str, fuzzy: bool) -> Filter:
     if attr.vr == "UI":
         # PS3.18 8.3.4.1: a UID list is separated by backslashes (commas are accepted too).
@@ -159,7 +152,9 @@ def _make_filter(attr: Searchable, raw: str, fuzzy: bool) -> Filter:
         return _date_filter(attr, raw)
     value = normalize_text(raw)
     if "*" in value or "?" in value:
-        return Filter(attr, "wildcard", (_wildcard_regex(value),))
+        # PS3.4 C.2.2.2.4: '*' matches any run of characters, '?' exactly one; the pattern is
+        # matched in linear time by matching.wildcard_match.
+        return Filter(attr, "wildcard", (value,))
     if attr.vr == "PN":
         return Filter(attr, "pn_fuzzy" if fuzzy else "pn", (value,))
     return Filter(attr, "exact", (value,))

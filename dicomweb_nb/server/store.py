@@ -3,8 +3,9 @@
 Layout of a data folder::
 
     index.sqlite                          the SQLite index (WAL)
-    instances/<study>/<series>/<sop>.<watermark>.dcm
-    tmp/                                  parts being received
+    instances/<study>/<series>/<sop>.<watermark>.dcm            the default partition
+    instances/p<key>/<study>/<series>/<sop>.<watermark>.dcm     other partitions
+    tmp/part-<pid>-….dcm                  parts being received, named by the receiving process
 
 The watermark in the file name keeps a re-stored instance from ever sharing a path with the copy a
 concurrent delete is removing.
@@ -14,17 +15,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 from ..protocol.status import ALREADY_EXISTS, PROCESSING_FAILURE, VALIDATION_FAILED
-from .index import AlreadyExists, Index, InstanceRecord
+from .index import AlreadyExists, Index, InstanceRecord, StaleReservation
 from .ingest import InvalidInstance, ParsedInstance, parse_instance
+from .reconcile import reconcile
+from .schema import DEFAULT_PARTITION_KEY
 
 PREAMBLE = 128
-_STALE_TEMP_SECONDS = 600
 
 
 @dataclass
@@ -67,11 +69,9 @@ class Archive:
         self.tmp.mkdir(parents=True, exist_ok=True)
         self.instances_dir.mkdir(parents=True, exist_ok=True)
         self.index = Index(self.root / "index.sqlite")
-        cutoff = time.time() - _STALE_TEMP_SECONDS
-        for leftover in self.tmp.iterdir():
-            with contextlib.suppress(OSError):
-                if leftover.stat().st_mtime < cutoff:
-                    leftover.unlink()
+        self.index.on_stale = self._remove_stale_file
+        # What a crashed process left: stale reservations, files no row refers to, temp files.
+        reconcile(self)
 
     def temp_file(self) -> tuple[IO[bytes], Path]:
         """Open a new file for a part being received, on the same file system as the archive.
@@ -81,7 +81,8 @@ class Archive:
         (file, Path)
             The open binary file and its path.
         """
-        fd, name = _mkstemp(self.tmp)
+        # The pid in the name lets a later start-up remove temp files of dead processes only.
+        fd, name = tempfile.mkstemp(prefix=f"part-{os.getpid()}-", suffix=".dcm", dir=self.tmp)
         return os.fdopen(fd, "wb"), Path(name)
 
     def path_of(self, record: InstanceRecord) -> Path:
@@ -99,7 +100,43 @@ class Archive:
         """
         return self.root / record.path
 
-    def ingest(self, temp: Path, *, study_in_path: str | None, version: str) -> Outcome:
+    def file_of(self, partition: int, study: str, series: str, sop: str, watermark: int) -> Path:
+        """Return where a stored copy lives, relative to the data folder.
+
+        Parameters
+        ----------
+        partition : int
+            The partition's key (1, the default partition, keeps the first release's layout).
+        study, series, sop : str
+            The instance's UIDs.
+        watermark : int
+            The copy's watermark: a re-stored instance never shares a path with an older copy.
+
+        Returns
+        -------
+        Path
+            ``instances/[p<partition>/]<study>/<series>/<sop>.<watermark>.dcm``.
+        """
+        base = Path("instances")
+        if partition != DEFAULT_PARTITION_KEY:
+            base = base / f"p{partition}"
+        return base / study / series / f"{sop}.{watermark}.dcm"
+
+    def _remove_stale_file(self, stale: StaleReservation) -> None:
+        # The dead owner may have renamed its file into place before it could commit.
+        for partition_dir in [self.instances_dir, *self.instances_dir.glob("p*")]:
+            path = partition_dir / stale.study_uid / stale.series_uid
+            with contextlib.suppress(FileNotFoundError):
+                (path / f"{stale.sop_uid}.{stale.watermark}.dcm").unlink()
+
+    def ingest(
+        self,
+        temp: Path,
+        *,
+        study_in_path: str | None,
+        version: str,
+        partition: int = DEFAULT_PARTITION_KEY,
+    ) -> Outcome:
         """Validate a received part and store it; the temp file is consumed either way.
 
         Parameters
@@ -110,6 +147,8 @@ class Archive:
             The StudyInstanceUID of the request path (``POST ../studies/{study}``), if any.
         version : str
             The API version of the request.
+        partition : int
+            The partition's key.
 
         Returns
         -------
@@ -139,7 +178,9 @@ class Archive:
                 )
                 return outcome
             try:
-                watermark = self.index.reserve(parsed.study_uid, parsed.series_uid, parsed.sop_uid)
+                watermark = self.index.reserve(
+                    parsed.study_uid, parsed.series_uid, parsed.sop_uid, partition
+                )
             except AlreadyExists as exc:
                 outcome.reason = exc.reason
                 outcome.message = (
@@ -149,7 +190,7 @@ class Archive:
                 )
                 return outcome
             try:
-                self._write(temp, parsed, watermark)
+                self._write(temp, parsed, watermark, partition)
             except Exception as exc:
                 self.index.release(watermark)
                 outcome.reason = PROCESSING_FAILURE
@@ -164,9 +205,9 @@ class Archive:
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
 
-    def _write(self, temp: Path, parsed: ParsedInstance, watermark: int) -> None:
-        rel = Path(
-            "instances", parsed.study_uid, parsed.series_uid, f"{parsed.sop_uid}.{watermark}.dcm"
+    def _write(self, temp: Path, parsed: ParsedInstance, watermark: int, partition: int) -> None:
+        rel = self.file_of(
+            partition, parsed.study_uid, parsed.series_uid, parsed.sop_uid, watermark
         )
         final = self.root / rel
         with open(temp, "r+b") as fh:
@@ -192,13 +233,19 @@ class Archive:
                 size,
                 parsed.frames,
             )
-            self.index.commit(watermark, record, parsed.columns, parsed.metadata_json)
+            self.index.commit(watermark, record, parsed.columns, parsed.metadata_json, partition)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 final.unlink()
             raise
 
-    def delete(self, study: str, series: str | None = None, sop: str | None = None) -> int:
+    def delete(
+        self,
+        study: str,
+        series: str | None = None,
+        sop: str | None = None,
+        partition: int = DEFAULT_PARTITION_KEY,
+    ) -> int:
         """Delete a study, series or instance: index first (one transaction), then the files.
 
         Parameters
@@ -207,13 +254,15 @@ class Archive:
             StudyInstanceUID.
         series, sop : str, optional
             SeriesInstanceUID and SOPInstanceUID to narrow the scope.
+        partition : int
+            The partition's key.
 
         Returns
         -------
         int
             How many instances were deleted (0 means not found).
         """
-        records = self.index.delete(study, series, sop)
+        records = self.index.delete(study, series, sop, partition)
         for record in records:
             path = self.path_of(record)
             with contextlib.suppress(FileNotFoundError):
@@ -222,12 +271,6 @@ class Archive:
                 with contextlib.suppress(OSError):
                     parent.rmdir()  # only succeeds when empty
         return len(records)
-
-
-def _mkstemp(folder: Path) -> tuple[int, str]:
-    import tempfile
-
-    return tempfile.mkstemp(prefix="part-", suffix=".dcm", dir=folder)
 
 
 def import_files(archive: Archive, paths: list[Path], *, version: str = "2") -> list[Outcome]:
