@@ -8,22 +8,21 @@ from typing import Any
 import requests
 from requests_toolbelt import StreamingIterator
 
+from .base import ClientBase
 from .dicomjson import first_value
 from .errors import Conflict, InvalidInput
 from .multipart import encode
 from .paths import resource_path
 from .results import InstanceOutcome, StoreResult
-from .session import Session, status_error
+from .session import status_error
 from .sources import Prepared, StoreItem, prepare
 
 BATCH_COUNT = 20
 BATCH_BYTES = 256 * 1024 * 1024
 
 
-class StoreMixin:
+class StoreMixin(ClientBase):
     """The STOW-RS part of :class:`~dicomweb_nb.client.api.DicomWebClient`."""
-
-    session: Session
 
     def store_instances(
         self,
