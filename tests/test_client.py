@@ -15,6 +15,7 @@ from requests_toolbelt.multipart.decoder import MultipartDecoder
 
 from dicomweb_nb import DicomWebClient, LocalServer, samples
 from dicomweb_nb.client import (
+    Conflict,
     ConnectionFailed,
     DicomWebWarning,
     InstanceOutcome,
@@ -106,6 +107,29 @@ def test_store_progress_counts_inputs(client: DicomWebClient, tmp_path: Path) ->
     assert calls(mixed, batch_size=2) == [(3, 5), (5, 5)]
     assert calls([b"junk"]) == [(1, 1)]
     assert calls([]) == [(0, 0)]
+
+
+def test_raise_on_conflict_409_raises_202_reports(
+    client: DicomWebClient, tutorial_dir: Path
+) -> None:
+    blue, red = tutorial_dir / "blue-circle.dcm", tutorial_dir / "red-triangle.dcm"
+    assert client.store_instances(blue, raise_on_conflict=True).status_code == 200
+    # 409: nothing stored, so it raises, with the server's reason in the message.
+    with pytest.raises(Conflict) as info:
+        client.store_instances(blue, raise_on_conflict=True)
+    assert info.value.status_code == 409 and "45070" in str(info.value)
+    # 202: some stored; that is a result (with the failure in it), never an error.
+    partial = client.store_instances([blue, red], raise_on_conflict=True)
+    assert partial.status_code == 202
+    assert [(i.index, i.status, i.reason) for i in sorted(partial.instances, key=_by_index)] == [
+        (0, "failed", 45070),
+        (1, "stored", None),
+    ]
+    # A 409 in a later request raises after the earlier requests were stored.
+    green = tutorial_dir / "green-square.dcm"
+    with pytest.raises(Conflict):
+        client.store_instances([green, blue], batch_size=1, raise_on_conflict=True)
+    assert len(client.search_for_instances(S, SE_GR)) == 2
 
 
 def _by_index(outcome: InstanceOutcome) -> int:

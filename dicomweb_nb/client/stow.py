@@ -10,7 +10,7 @@ from requests_toolbelt import StreamingIterator
 
 from .base import ClientBase
 from .dicomjson import first_value
-from .errors import Conflict, InvalidInput
+from .errors import InvalidInput
 from .multipart import encode
 from .paths import resource_path
 from .results import InstanceOutcome, StoreResult
@@ -47,8 +47,10 @@ class StoreMixin(ClientBase):
         batch_size : int
             Instances per request (requests are also kept under 256 MB).
         raise_on_conflict : bool
-            Raise :class:`Conflict` when a request stores nothing (409), and
-            :class:`HTTPStatusError` on 202, instead of reporting them in the result.
+            Raise :class:`Conflict` when a request stores nothing (409) instead of reporting it
+            in the result. Instances of earlier requests stay stored, and later requests are not
+            sent. A partial success (202: some stored, some failed) never raises: its failures
+            are in the result, as without this option.
         progress : callable, optional
             Called as ``progress(done, total)`` after each request, and once at the end.
             Both count inputs as :func:`~dicomweb_nb.client.sources.flatten` does (each file of
@@ -70,6 +72,8 @@ class StoreMixin(ClientBase):
         InvalidInput
             For a path that does not exist (before anything is sent, unless ``items`` is a
             one-shot iterator), a Dataset without file meta, or an object that is not storable.
+        Conflict
+            With ``raise_on_conflict``, when a request stores nothing.
         """
         if batch_size < 1:
             raise InvalidInput(f"batch_size must be at least 1, got {batch_size}.")
@@ -155,17 +159,8 @@ class StoreMixin(ClientBase):
             data=StreamingIterator(length, body),
             allow=(409,),
         )
-        if raise_on_conflict and response.status_code in (202, 409):
-            raise (
-                status_error("POST", response)
-                if response.status_code == 409
-                else Conflict(
-                    f"POST {response.url} -> 202: some instances were not stored.",
-                    status_code=202,
-                    url=str(response.url),
-                    detail=response.text[:500],
-                )
-            )
+        if raise_on_conflict and response.status_code == 409:
+            raise status_error("POST", response)
         _collect(response, batch, result)
 
 
