@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..hooks import table_formatter
+
 REASONS = {
     272: "processing failure",
     290: "SOP class not supported",
@@ -164,17 +166,17 @@ class SearchResults(list[dict[str, Any]]):
         self.level = level
 
     def to_dataframe(self) -> Any:
-        """Return the results as a pandas DataFrame (see :func:`dicomweb_nb.tables.to_dataframe`).
+        """Return the results as a table: a pandas DataFrame unless another formatter is set.
+
+        The table comes from the formatter of :mod:`dicomweb_nb.hooks`, by default
+        :func:`dicomweb_nb.tables.to_dataframe` (the client never imports pandas itself).
 
         Returns
         -------
         pandas.DataFrame
             One row per result.
         """
-        # Imported on use: the client itself never needs pandas.
-        from ..tables import to_dataframe
-
-        return to_dataframe(self, self.level or None)
+        return table_formatter()(self, self.level or None)
 
     def _repr_html_(self) -> str:
         if not self:
