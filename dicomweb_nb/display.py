@@ -85,6 +85,7 @@ def _draw(
     window: Window | None,
     colorbar: bool,
     fig: Figure,
+    invert: bool = False,
 ) -> None:
     ax.set_axis_off()
     if not is_grayscale(ds):
@@ -92,11 +93,16 @@ def _draw(
         return
     center, width = window if window is not None else (None, None)
     bounds = window_range(ds, center=center, width=width)
-    inverted = str(ds.get("PhotometricInterpretation", "")) == "MONOCHROME1"
+    # MONOCHROME1 is shown inverted already; asking to invert it shows it the other way round.
+    inverted = (str(ds.get("PhotometricInterpretation", "")) == "MONOCHROME1") != invert
     if bounds is None and "VOILUTSequence" in ds:
         # A non-linear VOI LUT: show its 0..1 output.
         image = ax.imshow(
-            window_gray(arr, ds), cmap="gray", vmin=0, vmax=1, interpolation="nearest"
+            window_gray(arr, ds, invert=invert),
+            cmap="gray",
+            vmin=0,
+            vmax=1,
+            interpolation="nearest",
         )
     else:
         values = modality_values(arr, ds)
@@ -139,6 +145,7 @@ def show(
     colorbar: bool = False,
     title: str | None = None,
     width: float = WIDTH_INCHES,
+    invert: bool = False,
 ) -> Figure:
     """Show an instance: one frame, or a montage of a multi-frame instance.
 
@@ -158,6 +165,9 @@ def show(
         The title; default from the metadata.
     width : float
         Figure width in inches.
+    invert : bool
+        Show grayscale as its negative (a MONOCHROME1 image then shows its stored sense);
+        ignored for colour. The dataset is not changed.
 
     Returns
     -------
@@ -179,7 +189,8 @@ def show(
     fig = _figure(rows, columns, aspect, width)
     axes = np.atleast_1d(fig.subplots(rows, columns, squeeze=False)).ravel()
     for ax, n in zip(axes, numbers, strict=False):
-        _draw(ax, pixel_array(ds, index=n - 1), ds, window, colorbar and len(numbers) == 1, fig)
+        one = colorbar and len(numbers) == 1
+        _draw(ax, pixel_array(ds, index=n - 1), ds, window, one, fig, invert)
         if len(numbers) > 1:
             ax.set_title(f"frame {n}", fontsize=8)
     for ax in axes[len(numbers) :]:

@@ -100,6 +100,7 @@ def window_gray(
     *,
     center: float | None = None,
     width: float | None = None,
+    invert: bool = False,
 ) -> np.ndarray:
     """Map a grayscale frame to 0..1 for display.
 
@@ -112,6 +113,9 @@ def window_gray(
         photometric interpretation.
     center, width : float, optional
         A window to use instead of the data's (both needed).
+    invert : bool
+        Show the negative: ``1 -`` what would be shown otherwise (for either photometric
+        interpretation; the data's own MONOCHROME1 inversion still applies first).
 
     Returns
     -------
@@ -126,7 +130,7 @@ def window_gray(
     lo, hi = bounds if bounds is not None else (float(values.min()), float(values.max()))
     out = (values - lo) / (hi - lo) if hi > lo else np.zeros_like(values)
     out = np.clip(out, 0.0, 1.0)
-    if str(ds.get("PhotometricInterpretation", "")) == "MONOCHROME1":
+    if (str(ds.get("PhotometricInterpretation", "")) == "MONOCHROME1") != invert:
         out = 1.0 - out
     return out
 

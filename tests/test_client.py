@@ -15,8 +15,10 @@ from requests_toolbelt.multipart.decoder import MultipartDecoder
 
 from dicomweb_nb import DicomWebClient, LocalServer, samples
 from dicomweb_nb.client import (
+    Conflict,
     ConnectionFailed,
     DicomWebWarning,
+    InstanceOutcome,
     InvalidInput,
     NotAcceptable,
     NotFound,
@@ -83,6 +85,103 @@ def test_store_partial_202_and_study_path(client: DicomWebClient, tutorial_dir: 
     assert result.study_retrieve_url == f"{client.url}/studies/{S}"
     other = client.store_instances(samples.multiframe_dataset(2), S)
     assert other.status_code == 409 and other.failed[0].reason in (43264, 43265)
+
+
+def test_store_progress_counts_inputs(client: DicomWebClient, tmp_path: Path) -> None:
+    def calls(items: object, **kw: object) -> list[tuple[int, int | None]]:
+        seen: list[tuple[int, int | None]] = []
+        client.store_instances(items, progress=lambda done, total: seen.append((done, total)), **kw)
+        return seen
+
+    five = list(samples.synthetic_datasets(1, 1, 5, rows=8, columns=8, seed=1))
+    assert calls(five, batch_size=2) == [(2, 5), (4, 5), (5, 5)]
+    # A generator is read lazily: the total is known at the last call only.
+    lazy = samples.synthetic_datasets(1, 1, 5, rows=8, columns=8, seed=2)
+    assert calls(lazy, batch_size=2) == [(2, None), (4, None), (5, 5)]
+    # Inputs that are not DICOM count as dealt with; the last call always finishes the count.
+    three = [
+        samples.to_bytes(ds)
+        for ds in samples.synthetic_datasets(1, 1, 3, rows=8, columns=8, seed=3)
+    ]
+    mixed = [three[0], b"junk", three[1], three[2], b"more junk"]
+    assert calls(mixed, batch_size=2) == [(3, 5), (5, 5)]
+    assert calls([b"junk"]) == [(1, 1)]
+    assert calls([]) == [(0, 0)]
+
+
+def test_raise_on_conflict_409_raises_202_reports(
+    client: DicomWebClient, tutorial_dir: Path
+) -> None:
+    blue, red = tutorial_dir / "blue-circle.dcm", tutorial_dir / "red-triangle.dcm"
+    assert client.store_instances(blue, raise_on_conflict=True).status_code == 200
+    # 409: nothing stored, so it raises, with the server's reason in the message.
+    with pytest.raises(Conflict) as info:
+        client.store_instances(blue, raise_on_conflict=True)
+    assert info.value.status_code == 409 and "45070" in str(info.value)
+    # 202: some stored; that is a result (with the failure in it), never an error.
+    partial = client.store_instances([blue, red], raise_on_conflict=True)
+    assert partial.status_code == 202
+    assert [(i.index, i.status, i.reason) for i in sorted(partial.instances, key=_by_index)] == [
+        (0, "failed", 45070),
+        (1, "stored", None),
+    ]
+    # A 409 in a later request raises after the earlier requests were stored.
+    green = tutorial_dir / "green-square.dcm"
+    with pytest.raises(Conflict):
+        client.store_instances([green, blue], batch_size=1, raise_on_conflict=True)
+    assert len(client.search_for_instances(S, SE_GR)) == 2
+
+
+def _by_index(outcome: InstanceOutcome) -> int:
+    assert outcome.index is not None
+    return outcome.index
+
+
+def test_store_outcomes_carry_their_input_index(
+    client: DicomWebClient, tutorial_dir: Path, tmp_path: Path
+) -> None:
+    junk = tmp_path / "notes.txt"
+    junk.write_text("not DICOM")
+    mf = samples.multiframe_dataset(2)
+    extra = next(samples.synthetic_datasets(1, 1, 1, rows=8, columns=8, seed=4))
+    # The folder's three files are inputs 0..2, in name order: blue, green, red.
+    items = [tutorial_dir, junk, samples.to_bytes(mf), b"hello", extra]
+    expected = {
+        0: ("stored", I_B),
+        1: ("stored", I_G),
+        2: ("stored", I_R),
+        3: ("skipped", None),
+        4: ("stored", mf.SOPInstanceUID),
+        5: ("skipped", None),
+        6: ("stored", extra.SOPInstanceUID),
+    }
+    result = client.store_instances(items, batch_size=2)
+    # Listed as they become known (skipped inputs at once), so not in input order...
+    assert [i.index for i in result.instances] != sorted(_by_index(i) for i in result.instances)
+    # ...but each outcome names its input.
+    by_index = {i.index: (i.status, i.sop_instance_uid) for i in result.instances}
+    assert by_index == expected
+    assert [i.source for i in sorted(result.instances, key=_by_index)][:4] == [
+        str(tutorial_dir / n) for n in ("blue-circle.dcm", "green-square.dcm", "red-triangle.dcm")
+    ] + [str(junk)]
+    # Failures too: every instance is refused the second time, in 409 answers.
+    again = client.store_instances(items, batch_size=2)
+    assert again.status_codes == [409, 409, 409]
+    assert {i.index: i.status for i in again.instances} == {
+        n: "failed" if status == "stored" else "skipped" for n, (status, _) in expected.items()
+    }
+    assert {i.reason for i in again.failed if i.status == "failed"} == {45070}
+    # The same instance twice in one request: its two answers go to its two inputs in order.
+    fresh = samples.to_bytes(next(samples.synthetic_datasets(1, 1, 1, rows=8, columns=8, seed=5)))
+    twice = client.store_instances([b"junk", fresh] * 2)
+    assert sorted((i.index, i.status) for i in twice.instances) == [
+        (0, "skipped"),
+        (1, "stored"),
+        (2, "skipped"),
+        (3, "failed"),
+    ]
+    single = client.store_instance_single(extra)
+    assert [(i.index, i.reason) for i in single.instances] == [(0, 45070)]
 
 
 def test_store_instance_single(client: DicomWebClient, tutorial_dir: Path) -> None:

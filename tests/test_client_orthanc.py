@@ -9,7 +9,7 @@ import requests
 
 from dicomweb_nb import DicomWebClient, samples
 from dicomweb_nb.client import HTTPStatusError, NotFound, UnsupportedMediaType
-from dicomweb_nb.client.retrieve import stream_parts
+from dicomweb_nb.client.parts import stream_parts
 
 S, SE_GR, SE_B = samples.STUDY_UID, samples.SERIES_UID_GREEN_RED, samples.SERIES_UID_BLUE
 I_R, I_G, I_B = samples.INSTANCE_UID_RED, samples.INSTANCE_UID_GREEN, samples.INSTANCE_UID_BLUE

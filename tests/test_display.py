@@ -86,6 +86,33 @@ def test_monochrome1_is_inverted_and_signed_pixels() -> None:
     assert shown[0] == 1 and shown[2] == 0  # low values white, high black
 
 
+@pytest.mark.parametrize("photometric", ["MONOCHROME2", "MONOCHROME1"])
+@pytest.mark.filterwarnings("ignore:Applying a VOI LUT on a float input:UserWarning")
+def test_invert_shows_the_negative_without_touching_the_data(photometric: str) -> None:
+    values = np.array([[-500, -100, 0], [100, 250, 500]])
+    ds = _gray(values, PhotometricInterpretation=photometric)
+    normal = _shown(show(ds))
+    negative = _shown(show(ds, invert=True))
+    np.testing.assert_allclose(negative, 1 - normal)
+    assert ds.PhotometricInterpretation == photometric
+    # MONOCHROME1 is already shown inverted: inverting it shows it as MONOCHROME2 would.
+    other = "MONOCHROME1" if photometric == "MONOCHROME2" else "MONOCHROME2"
+    np.testing.assert_allclose(
+        negative, _shown(show(_gray(values, PhotometricInterpretation=other)))
+    )
+    # With a non-linear VOI LUT too.
+    lut = pydicom.Dataset()
+    lut.LUTDescriptor = [4, -500, 16]
+    lut.LUTData = [0, 100, 4000, 65535]
+    ds.VOILUTSequence = [lut]
+    np.testing.assert_allclose(_shown(show(ds, invert=True)), 1 - _shown(show(ds)))
+
+
+def test_invert_leaves_colour_alone() -> None:
+    ds = samples.tutorial_dataset("red-triangle.dcm")
+    np.testing.assert_array_equal(_shown(show(ds, invert=True)), _shown(show(ds)))
+
+
 def test_rgb_planar_configuration_1() -> None:
     ds = samples.tutorial_dataset("green-square.dcm")
     rgb = ds.pixel_array

@@ -12,8 +12,10 @@ import pytest
 from PIL import Image
 
 from dicomweb_nb import DicomWebClient, LocalServer, samples
-from dicomweb_nb.client import DicomWebWarning
+from dicomweb_nb.client import ConnectionFailed, DicomWebWarning
 from dicomweb_nb.widgets import FrameViewer, ServerPanel, StudyBrowser, UploadPanel, panel
+
+from .helpers import make_instance
 
 
 def _upload_value(files: dict[str, bytes]) -> dict[str, object]:
@@ -193,3 +195,163 @@ def test_panel_shares_one_client(tmp_path: Path, tutorial_dir: Path) -> None:
         assert tabs.viewer.image.value[:4] == b"\x89PNG"  # picking an instance shows it
     finally:
         tabs.server.stop_local()
+
+
+def test_client_trait_reaches_every_panel_until_unlinked(
+    client: DicomWebClient, server: LocalServer
+) -> None:
+    tabs = panel()
+    seen: list[object] = []
+
+    def record(change: dict[str, object]) -> None:
+        seen.append(change["new"])
+
+    tabs.server.observe(record, names="client")
+    tabs.server.client = client
+    assert tabs.upload.client is tabs.browser.client is tabs.viewer.client is client
+    assert (tabs.upload.state, tabs.upload.message) == ("idle", "Ready.")
+    tabs.links["viewer"].unlink()
+    tabs.server.unobserve(record, names="client")
+    other = DicomWebClient(server.url)
+    tabs.server.client = other
+    assert tabs.upload.client is tabs.browser.client is other
+    assert tabs.viewer.client is client  # no longer linked
+    assert seen == [client]  # no longer observed
+    tabs.server.client = None
+    assert tabs.browser.client is None and tabs.browser.message == "Not connected."
+
+
+def test_picking_an_instance_in_the_browser_opens_it_in_the_viewer(
+    client: DicomWebClient, tutorial_dir: Path
+) -> None:
+    client.store_instances(tutorial_dir)
+    tabs = panel()
+    tabs.server.client = client
+    picked: list[dict[str, str]] = []
+    tabs.browser.on_select(picked.append)
+    assert tabs.browser.search() == 1 and tabs.browser.selected == {}
+    tabs.browser.studies.value = samples.STUDY_UID
+    assert tabs.browser.selected == {"study_instance_uid": samples.STUDY_UID}
+    tabs.browser.series.value = samples.SERIES_UID_GREEN_RED
+    assert tabs.viewer.image.value == b""  # a series is not an instance: nothing shown yet
+    tabs.browser.instances.value = samples.INSTANCE_UID_GREEN
+    uids = {
+        "study_instance_uid": samples.STUDY_UID,
+        "series_instance_uid": samples.SERIES_UID_GREEN_RED,
+        "sop_instance_uid": samples.INSTANCE_UID_GREEN,
+    }
+    assert tabs.browser.selected == tabs.browser.selection() == uids and picked == [uids]
+    assert tabs.viewer.current()[0].SOPInstanceUID == samples.INSTANCE_UID_GREEN
+    assert tabs.viewer.image.value[:4] == b"\x89PNG" and tabs.viewer.state == "ok"
+    tabs.browser.on_select(picked.append, remove=True)
+    tabs.browser.instances.value = samples.INSTANCE_UID_RED
+    assert tabs.viewer.current()[0].SOPInstanceUID == samples.INSTANCE_UID_RED
+    assert len(picked) == 1  # removed
+
+
+def test_status_state_follows_success_and_failure(
+    client: DicomWebClient, tutorial_dir: Path
+) -> None:
+    browser = StudyBrowser()
+    states: list[str] = []
+    browser.observe(lambda change: states.append(change["new"]), names="state")
+    browser.search()
+    assert (browser.state, states) == ("error", ["error"])
+    assert "Not connected" in browser.message and "#b00020" in browser.status.value
+    browser.client = client
+    assert browser.search() == 0
+    assert states == ["error", "idle", "busy", "ok"] and browser.message == "0 studies found."
+    assert "#1b7f3b" in browser.status.value  # the HTML only shows the state
+    browser.download()
+    assert (browser.state, browser.message) == ("error", "Pick a study first.")
+    client.store_instances(tutorial_dir)
+    browser.search()
+    browser.studies.value = samples.STUDY_UID
+    browser.ask_delete()
+    assert browser.state == "ask" and "Delete this study" in browser.message
+    client.delete_study(samples.STUDY_UID)  # gone before the confirmation: the delete fails
+    browser.delete()
+    assert browser.state == "error" and "Deleting failed" in browser.message
+    server = ServerPanel()
+    server.mode.value = "Remote URL"
+    assert server.test_connection() and server.state == "error"
+    server.url.value = client.url
+    server.version.value = "(in URL)"
+    server.test_connection()
+    assert server.state == "ok" and server.message.startswith("✔ reachable")
+
+
+def _grey_instance(client: DicomWebClient, photometric: str, sop: str) -> dict[str, str]:
+    uids = {"study": "1.2.3.7", "series": "1.2.3.7.1", "sop": sop}
+    data = make_instance(uids["study"], uids["series"], sop, PhotometricInterpretation=photometric)
+    assert client.store_instances(data).ok
+    return uids
+
+
+def _image_area(png: np.ndarray) -> np.ndarray:
+    # The middle of the figure: inside the picture, away from the title and the margins.
+    rows, columns = png.shape
+    return png[rows * 3 // 8 : rows * 5 // 8, columns * 3 // 8 : columns * 5 // 8]
+
+
+def test_invert_is_the_pixel_inverse_for_monochrome2_and_monochrome1(
+    client: DicomWebClient,
+) -> None:
+    viewer = FrameViewer()
+    viewer.client = client
+    shown: dict[tuple[str, bool], np.ndarray] = {}
+    for n, photometric in enumerate(("MONOCHROME2", "MONOCHROME1")):
+        uids = _grey_instance(client, photometric, f"1.2.3.7.1.{n + 1}")
+        viewer.load(uids["study"], uids["series"], uids["sop"])
+        viewer.center.value, viewer.width.value = 32, 64
+        for invert in (False, True):
+            viewer.invert.value = invert
+            shown[photometric, invert] = _image_area(_png(viewer)).astype(int)
+        assert viewer.current()[0].PhotometricInterpretation == photometric  # data untouched
+        viewer.invert.value = False
+    for photometric in ("MONOCHROME2", "MONOCHROME1"):
+        normal, inverted = shown[photometric, False], shown[photometric, True]
+        assert len(np.unique(normal)) > 4  # a gradient, not a flat field
+        np.testing.assert_array_equal(inverted, 255 - normal)
+    # MONOCHROME1 shows low values white: the same values as MONOCHROME2, inverted.
+    np.testing.assert_array_equal(shown["MONOCHROME1", False], shown["MONOCHROME2", True])
+
+
+def test_upload_rows_follow_the_files_when_some_fail(
+    client: DicomWebClient, tutorial_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client.store_instances(tutorial_dir / "green-square.dcm")
+    upload = UploadPanel()
+    upload.client = client
+    files = {
+        "blue.dcm": (tutorial_dir / "blue-circle.dcm").read_bytes(),
+        "notes.txt": b"not DICOM",
+        "green.dcm": (tutorial_dir / "green-square.dcm").read_bytes(),
+        "red.dcm": (tutorial_dir / "red-triangle.dcm").read_bytes(),
+    }
+    upload.files.set_state(_upload_value(files))
+    rows = upload.upload()
+    assert [(r["file"], r["status"]) for r in rows] == [
+        ("blue.dcm", "stored"),
+        ("notes.txt", "failed"),
+        ("green.dcm", "already there"),
+        ("red.dcm", "stored"),
+    ]
+    assert "DICM" in rows[1]["detail"] and upload.state == "ok"
+    # An error after the first request: what it sent is unknown, the rest failed.
+    calls: list[tuple[int, int | None]] = []
+
+    def broken(items: list[object], **kw: object) -> None:
+        progress = kw["progress"]
+        assert callable(progress)
+        progress(2, len(items))
+        calls.append((2, len(items)))
+        raise ConnectionFailed("the server went away")
+
+    monkeypatch.setattr(client, "store_instances", broken)
+    upload.files.set_state(_upload_value(files))
+    rows = upload.upload()
+    assert calls == [(2, 4)]
+    assert [r["status"] for r in rows] == ["unknown", "unknown", "failed", "failed"]
+    assert "went away" in rows[3]["detail"]
+    assert upload.state == "error" and "stopped after 2 of 4" in upload.message

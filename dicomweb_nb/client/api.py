@@ -8,19 +8,14 @@ from typing import Any
 
 import requests
 
-from .frames import FramesMixin
 from .paths import resource_path
-from .retrieve import RetrieveMixin
 from .search import SearchMixin
 from .session import Session, TokenSource
 from .stow import StoreMixin
-
-BATCH_COUNT = 20
-BATCH_BYTES = 256 * 1024 * 1024
-DEFAULT_PAGE = 100
+from .wado import WadoMixin
 
 
-class DicomWebClient(StoreMixin, SearchMixin, FramesMixin, RetrieveMixin):
+class DicomWebClient(StoreMixin, SearchMixin, WadoMixin):
     """A client for one DICOMweb service (STOW-RS, WADO-RS, QIDO-RS, delete, change feed).
 
     Parameters
@@ -59,16 +54,17 @@ class DicomWebClient(StoreMixin, SearchMixin, FramesMixin, RetrieveMixin):
         timeout: float | tuple[float, float] = (10.0, 300.0),
         retries: int = 3,
     ) -> None:
-        self.session = Session(
-            url,
-            token=token,
-            auth=auth,
-            headers=headers,
-            verify=verify,
-            timeout=timeout,
-            retries=retries,
+        super().__init__(
+            Session(
+                url,
+                token=token,
+                auth=auth,
+                headers=headers,
+                verify=verify,
+                timeout=timeout,
+                retries=retries,
+            )
         )
-        self._etags = {}
 
     @property
     def url(self) -> str:
@@ -92,8 +88,6 @@ class DicomWebClient(StoreMixin, SearchMixin, FramesMixin, RetrieveMixin):
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    # STOW-RS ---------------------------------------------------------------------------------
 
     # Delete and change feed (non-standard) ----------------------------------------------------
 

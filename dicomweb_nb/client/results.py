@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..hooks import table_formatter
+
 REASONS = {
     272: "processing failure",
     290: "SOP class not supported",
@@ -42,15 +44,41 @@ def describe(reason: int | None) -> str:
 
 @dataclass
 class InstanceOutcome:
-    """The fate of one instance (or one input that was not DICOM) in a store call."""
+    """The fate of one instance (or one input that was not DICOM) in a store call.
 
-    status: str  # "stored", "warning", "failed" or "skipped" (never sent)
+    Attributes
+    ----------
+    status : str
+        ``"stored"``, ``"warning"`` (stored with a warning), ``"failed"``, or ``"skipped"``
+        (not DICOM, never sent).
+    sop_instance_uid, sop_class_uid : str or None
+        The instance, as the server reported it.
+    source : str or None
+        The input's label: its path, its ``name`` attribute, or ``"item <n>"``.
+    reason : int or None
+        The FailureReason or WarningReason code.
+    detail : str
+        The server's comments, or why an input was skipped.
+    retrieve_url : str or None
+        Where a stored instance can be retrieved.
+    index : int or None
+        The position of the input this outcome belongs to among the inputs the caller gave,
+        flattened: each file of a folder counts as one input, in the order the folder is walked
+        (recursively, sorted by path), so ``store_instances([a, folder, b])`` numbers ``a`` 0,
+        the folder's files 1..n and ``b`` n+1. Outcomes are listed as they become known (a
+        skipped input's at once, a sent instance's when its request completes), not in input
+        order: match them to inputs with this. None only when the server reports an instance
+        that was not sent, or more outcomes for one instance than it was given.
+    """
+
+    status: str
     sop_instance_uid: str | None = None
     sop_class_uid: str | None = None
     source: str | None = None
     reason: int | None = None
     detail: str = ""
     retrieve_url: str | None = None
+    index: int | None = None
 
     @property
     def reason_text(self) -> str:
@@ -138,17 +166,17 @@ class SearchResults(list[dict[str, Any]]):
         self.level = level
 
     def to_dataframe(self) -> Any:
-        """Return the results as a pandas DataFrame (see :func:`dicomweb_nb.tables.to_dataframe`).
+        """Return the results as a table: a pandas DataFrame unless another formatter is set.
+
+        The table comes from the formatter of :mod:`dicomweb_nb.hooks`, by default
+        :func:`dicomweb_nb.tables.to_dataframe` (the client never imports pandas itself).
 
         Returns
         -------
         pandas.DataFrame
             One row per result.
         """
-        # Imported on use: the client itself never needs pandas.
-        from ..tables import to_dataframe
-
-        return to_dataframe(self, self.level or None)
+        return table_formatter()(self, self.level or None)
 
     def _repr_html_(self) -> str:
         if not self:

@@ -7,19 +7,17 @@ from typing import Any
 
 import requests
 
+from .base import ClientBase
 from .dicomjson import FilterValue, first_value, search_params
 from .errors import InvalidInput, ProtocolError
 from .paths import resource_path
 from .results import SearchResults
-from .session import Session
 
 DEFAULT_PAGE = 100
 
 
-class SearchMixin:
+class SearchMixin(ClientBase):
     """The QIDO-RS part of :class:`~dicomweb_nb.client.api.DicomWebClient`."""
-
-    session: Session
 
     def _search(
         self,

@@ -23,13 +23,17 @@ StoreItem = str | os.PathLike[str] | bytes | bytearray | IO[bytes] | Dataset
 
 @dataclass
 class Prepared:
-    """An input ready to send (``source`` set) or refused before sending (``problem`` set)."""
+    """An input ready to send (``source`` set) or refused before sending (``problem`` set).
+
+    ``index`` is its position among the flattened inputs (see :func:`flatten`).
+    """
 
     label: str
     source: Source | None = None
     sop_instance_uid: str | None = None
     sop_class_uid: str | None = None
     problem: str = ""
+    index: int = 0
 
 
 def _file_chunks(path: Path) -> Iterator[bytes]:
@@ -81,9 +85,14 @@ def _dataset_bytes(ds: Dataset) -> bytes:
     return buf.getvalue()
 
 
+def _is_single(items: object) -> bool:
+    return isinstance(items, str | os.PathLike | bytes | bytearray | Dataset) or hasattr(
+        items, "read"
+    )
+
+
 def _expand(items: StoreItem | Iterable[StoreItem]) -> Iterator[tuple[StoreItem, str]]:
-    single = isinstance(items, str | os.PathLike | bytes | bytearray | Dataset)
-    many: Iterable[Any] = [items] if single or hasattr(items, "read") else items  # type: ignore[assignment]
+    many: Iterable[Any] = [items] if _is_single(items) else items  # type: ignore[assignment]
     for n, item in enumerate(many):
         if isinstance(item, str | os.PathLike):
             path = Path(item)
@@ -99,36 +108,69 @@ def _expand(items: StoreItem | Iterable[StoreItem]) -> Iterator[tuple[StoreItem,
             yield item, str(label)
 
 
-def prepare(items: StoreItem | Iterable[StoreItem]) -> Iterator[Prepared]:
-    """Prepare inputs one at a time: paths and folders (recursive), bytes, files, Datasets.
+Input = tuple[StoreItem, str]
+
+
+def flatten(items: StoreItem | Iterable[StoreItem]) -> list[Input] | Iterator[Input]:
+    """Return the inputs one by one with their labels, folders expanded into their files.
 
     Parameters
     ----------
     items : item or iterable of items
-        What to store.
+        What the caller gave ``store_instances``.
 
-    Yields
-    ------
-    Prepared
-        One per file or object; folders are walked in name order. Files are read when sent,
-        so memory does not grow with their number.
+    Returns
+    -------
+    list or iterator of (item, label)
+        One entry per file or object, folders walked recursively in name order; an entry's
+        position is the ``index`` of its outcome. A list (so its length is known, and a path
+        that does not exist is found before anything is sent), except when ``items`` is a
+        one-shot iterator such as a generator of Datasets: that stays an iterator, so the
+        objects are made one at a time and memory does not grow with their number.
 
     Raises
     ------
     InvalidInput
-        For a path that does not exist, or a Dataset without file meta.
+        For a path that does not exist (from the iterator, when it is reached).
     """
-    for item, label in _expand(items):
+    flat = _expand(items)
+    if not _is_single(items) and isinstance(items, Iterator):
+        return flat
+    return list(flat)
+
+
+def prepare(inputs: Iterable[Input]) -> Iterator[Prepared]:
+    """Prepare flattened inputs one at a time: files, bytes, binary files, Datasets.
+
+    Parameters
+    ----------
+    inputs : iterable of (item, label)
+        What :func:`flatten` returns.
+
+    Yields
+    ------
+    Prepared
+        One per input, with its ``index`` in ``inputs``. Files are read when sent, so memory
+        does not grow with their number.
+
+    Raises
+    ------
+    InvalidInput
+        For a Dataset without file meta, or an object that cannot be stored.
+    """
+    for index, (item, label) in enumerate(inputs):
         if isinstance(item, Path):
-            yield _prepare_path(item)
+            prepared = _prepare_path(item)
         elif isinstance(item, Dataset):
-            yield _prepare_bytes(_dataset_bytes(item), label)
+            prepared = _prepare_bytes(_dataset_bytes(item), label)
         elif isinstance(item, bytes | bytearray):
-            yield _prepare_bytes(bytes(item), label)
+            prepared = _prepare_bytes(bytes(item), label)
         elif hasattr(item, "read"):
-            yield _prepare_bytes(item.read(), label)
+            prepared = _prepare_bytes(item.read(), label)
         else:
             raise InvalidInput(
                 f"Cannot store {type(item).__name__}: give paths, folders, bytes, binary files "
                 "or pydicom Datasets."
             )
+        prepared.index = index
+        yield prepared

@@ -8,22 +8,23 @@ from typing import Any
 import requests
 from requests_toolbelt import StreamingIterator
 
+from .base import ClientBase
 from .dicomjson import first_value
-from .errors import Conflict, InvalidInput
+from .errors import InvalidInput
 from .multipart import encode
 from .paths import resource_path
 from .results import InstanceOutcome, StoreResult
-from .session import Session, status_error
-from .sources import Prepared, StoreItem, prepare
+from .session import status_error
+from .sources import Prepared, StoreItem, flatten, prepare
 
 BATCH_COUNT = 20
 BATCH_BYTES = 256 * 1024 * 1024
+# progress(done, total): inputs dealt with, and all inputs (None while unknown).
+Progress = Callable[[int, int | None], None]
 
 
-class StoreMixin:
+class StoreMixin(ClientBase):
     """The STOW-RS part of :class:`~dicomweb_nb.client.api.DicomWebClient`."""
-
-    session: Session
 
     def store_instances(
         self,
@@ -32,7 +33,7 @@ class StoreMixin:
         *,
         batch_size: int = BATCH_COUNT,
         raise_on_conflict: bool = False,
-        progress: Callable[[int, int], None] | None = None,
+        progress: Progress | None = None,
     ) -> StoreResult:
         """Store instances (STOW-RS) in batches, each a streamed multipart body.
 
@@ -46,41 +47,66 @@ class StoreMixin:
         batch_size : int
             Instances per request (requests are also kept under 256 MB).
         raise_on_conflict : bool
-            Raise :class:`Conflict` when a request stores nothing (409), and
-            :class:`HTTPStatusError` on 202, instead of reporting them in the result.
+            Raise :class:`Conflict` when a request stores nothing (409) instead of reporting it
+            in the result. Instances of earlier requests stay stored, and later requests are not
+            sent. A partial success (202: some stored, some failed) never raises: its failures
+            are in the result, as without this option.
         progress : callable, optional
-            Called as ``progress(done, sent_so_far)`` after each request.
+            Called as ``progress(done, total)`` after each request, and once at the end.
+            Both count inputs as :func:`~dicomweb_nb.client.sources.flatten` does (each file of
+            a folder is one input): ``done`` is how many have been dealt with (sent in a request
+            that has completed, or found not to be DICOM), ``total`` how many there are. For a
+            one-shot iterator (e.g. a generator of Datasets), which is read lazily, ``total`` is
+            None until the last call. The last call always has ``done == total``, even when
+            nothing was sent. E.g. 5 instances with ``batch_size=2``: ``(2, 5)``, ``(4, 5)``,
+            ``(5, 5)``.
 
         Returns
         -------
         StoreResult
-            Per instance: stored, stored with a warning, or failed with the reason code in words.
+            Per input: stored, stored with a warning, failed with the reason code in words, or
+            skipped; each outcome's ``index`` is the position of its input.
+
+        Raises
+        ------
+        InvalidInput
+            For a path that does not exist (before anything is sent, unless ``items`` is a
+            one-shot iterator), a Dataset without file meta, or an object that is not storable.
+        Conflict
+            With ``raise_on_conflict``, when a request stores nothing.
         """
         if batch_size < 1:
             raise InvalidInput(f"batch_size must be at least 1, got {batch_size}.")
+        inputs = flatten(items)
+        total = len(inputs) if isinstance(inputs, list) else None
         result = StoreResult()
         batch: list[Prepared] = []
         size = 0
-        done = 0
-        for prepared in prepare(items):
+        seen = 0
+        for prepared in prepare(inputs):
+            seen = prepared.index + 1
             if prepared.source is None:
                 result.instances.append(
-                    InstanceOutcome("skipped", source=prepared.label, detail=prepared.problem)
+                    InstanceOutcome(
+                        "skipped",
+                        source=prepared.label,
+                        detail=prepared.problem,
+                        index=prepared.index,
+                    )
                 )
                 continue
             if batch and (len(batch) >= batch_size or size + prepared.source.size > BATCH_BYTES):
                 self._store_batch(batch, study_instance_uid, result, raise_on_conflict)
-                done += len(batch)
                 if progress:
-                    progress(done, done)
+                    # Every input before this one has been sent or skipped.
+                    progress(prepared.index, total)
                 batch, size = [], 0
             batch.append(prepared)
             size += prepared.source.size
         if batch:
             self._store_batch(batch, study_instance_uid, result, raise_on_conflict)
-            done += len(batch)
-            if progress:
-                progress(done, done)
+        if progress:
+            progress(seen, seen)
         return result
 
     def store_instance_single(
@@ -100,7 +126,7 @@ class StoreMixin:
         StoreResult
             As for :meth:`store_instances` (a repeat gives status 409 and reason 45070).
         """
-        [prepared] = list(prepare(item))
+        [prepared] = list(prepare(flatten(item)))
         if prepared.source is None:
             raise InvalidInput(f"{prepared.label}: {prepared.problem}")
         data = b"".join(prepared.source.chunks())
@@ -133,17 +159,8 @@ class StoreMixin:
             data=StreamingIterator(length, body),
             allow=(409,),
         )
-        if raise_on_conflict and response.status_code in (202, 409):
-            raise (
-                status_error("POST", response)
-                if response.status_code == 409
-                else Conflict(
-                    f"POST {response.url} -> 202: some instances were not stored.",
-                    status_code=202,
-                    url=str(response.url),
-                    detail=response.text[:500],
-                )
-            )
+        if raise_on_conflict and response.status_code == 409:
+            raise status_error("POST", response)
         _collect(response, batch, result)
 
 
@@ -162,13 +179,21 @@ def _collect(response: requests.Response, batch: list[Prepared], result: StoreRe
         except ValueError:
             body = {}
     labels = {p.sop_instance_uid: p.label for p in batch}
+    # The server answers by SOP Instance UID; the same instance given twice gets two answers,
+    # matched to its inputs in order.
+    waiting: dict[str | None, list[int]] = {}
+    for p in batch:
+        waiting.setdefault(p.sop_instance_uid, []).append(p.index)
+
+    def index_of(uid: str | None) -> int | None:
+        queue = waiting.get(uid)
+        return queue.pop(0) if queue else None
+
     if "00081190" in body:
         result.study_retrieve_url = first_value(body, "00081190")
-    reported: set[str | None] = set()
     for item in body.get("00081199", {}).get("Value", []):
         uid = first_value(item, "00081155")
         warning = first_value(item, "00081196")
-        reported.add(uid)
         result.instances.append(
             InstanceOutcome(
                 "warning" if warning is not None else "stored",
@@ -178,11 +203,11 @@ def _collect(response: requests.Response, batch: list[Prepared], result: StoreRe
                 warning,
                 _comments(item),
                 first_value(item, "00081190"),
+                index_of(uid),
             )
         )
     for item in body.get("00081198", {}).get("Value", []):
         uid = first_value(item, "00081155")
-        reported.add(uid)
         result.instances.append(
             InstanceOutcome(
                 "failed",
@@ -191,12 +216,21 @@ def _collect(response: requests.Response, batch: list[Prepared], result: StoreRe
                 labels.get(uid),
                 first_value(item, "00081197"),
                 _comments(item),
+                index=index_of(uid),
             )
         )
     if response.status_code == 409 and not body:
         for p in batch:
             result.instances.append(
-                InstanceOutcome("failed", p.sop_instance_uid, p.sop_class_uid, p.label, None, "409")
+                InstanceOutcome(
+                    "failed",
+                    p.sop_instance_uid,
+                    p.sop_class_uid,
+                    p.label,
+                    None,
+                    "409",
+                    index=p.index,
+                )
             )
 
 

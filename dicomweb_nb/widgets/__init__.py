@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import ipywidgets as widgets
+import traitlets
 
+from ..client import DicomWebClient
 from .browser import StudyBrowser
 from .server import ServerPanel
 from .upload import UploadPanel
@@ -15,7 +18,13 @@ __all__ = ["FrameViewer", "ServerPanel", "StudyBrowser", "UploadPanel", "panel"]
 
 
 class DicomWebPanel(widgets.Tab):
-    """The four panels as tabs, sharing one client (see :func:`panel`)."""
+    """The four panels as tabs, sharing one client (see :func:`panel`).
+
+    The server panel's ``client`` trait is linked one way (:func:`traitlets.dlink`) to the
+    ``client`` of the upload, browse and view panels: :attr:`links` holds the links, by panel
+    name, so one can be cut with ``unlink()``. Picking an instance in the browser (its
+    ``selected`` trait) shows it in the viewer.
+    """
 
     def __init__(self, data_dir: str | os.PathLike[str] | None = None) -> None:
         self.server = ServerPanel(data_dir)
@@ -26,21 +35,26 @@ class DicomWebPanel(widgets.Tab):
             children=[self.server, self.upload, self.browser, self.viewer],
             titles=("Server", "Upload", "Browse", "View"),
         )
-        self.server.on_client(self._share)
-        self.browser.on_select(self._view)
+        self.links: dict[str, traitlets.directional_link] = {
+            name: traitlets.dlink((self.server, "client"), (part, "client"))
+            for name, part in (
+                ("upload", self.upload),
+                ("browser", self.browser),
+                ("viewer", self.viewer),
+            )
+        }
+        self.browser.observe(self._view, names="selected")
 
-    def _share(self, client: object) -> None:
-        for part in (self.upload, self.browser, self.viewer):
-            part.client = client  # type: ignore[assignment]
-
-    def _view(self, uids: dict[str, str]) -> None:
-        self.viewer.load(
-            uids["study_instance_uid"], uids["series_instance_uid"], uids.get("sop_instance_uid")
-        )
+    def _view(self, change: dict[str, Any]) -> None:
+        uids = change["new"]
+        if "sop_instance_uid" in uids:
+            self.viewer.load(
+                uids["study_instance_uid"], uids["series_instance_uid"], uids["sop_instance_uid"]
+            )
 
     @property
-    def client(self) -> object:
-        """The shared client (None until a server is configured)."""
+    def client(self) -> DicomWebClient | None:
+        """The shared client: the server panel's (None until a server is configured)."""
         return self.server.client
 
 

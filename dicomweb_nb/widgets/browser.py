@@ -7,10 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
+import traitlets
 
 from ..client import DicomWebClient
 from ..client.dicomjson import first_value
-from .common import BAD, OK, ClientPanel, error_text, status
+from .common import ClientPanel, error_text
 
 
 def _label(item: dict[str, Any], *keys: str) -> str:
@@ -19,9 +20,20 @@ def _label(item: dict[str, Any], *keys: str) -> str:
 
 
 class StudyBrowser(ClientPanel):
-    """Search studies, drill down to series and instances, download or delete them."""
+    """Search studies, drill down to series and instances, download or delete them.
+
+    What is picked is the :attr:`selected` trait: observe it (or use :meth:`on_select`) to act
+    on a choice, e.g. to show the picked instance in a :class:`FrameViewer`.
+    """
+
+    selected = traitlets.Dict(
+        help="The UIDs picked: study_instance_uid, then series_instance_uid and sop_instance_uid "
+        "once those are picked too ({} for nothing)"
+    )
 
     def __init__(self) -> None:
+        super().__init__()
+        self._select_handlers: dict[Callable[[dict[str, str]], None], Callable[..., None]] = {}
         self.patient_name = widgets.Text(description="Name", placeholder="e.g. doe (fuzzy) or Do*")
         self.fuzzy = widgets.Checkbox(description="fuzzy", value=True)
         self.patient_id = widgets.Text(description="Patient ID")
@@ -43,15 +55,15 @@ class StudyBrowser(ClientPanel):
         )
         self.confirm_button = widgets.Button(description="Yes, delete", button_style="danger")
         self.confirm_button.layout.display = "none"
-        super().__init__([])
-        self._selection_listeners: list[Callable[[dict[str, str]], None]] = []
         self.search_button.on_click(lambda _: self.search())
         self.download_button.on_click(lambda _: self.download())
         self.delete_button.on_click(lambda _: self.ask_delete())
         self.confirm_button.on_click(lambda _: self.delete())
         self.studies.observe(lambda _: self._load_series(), names="value")
         self.series.observe(lambda _: self._load_instances(), names="value")
-        self.instances.observe(lambda _: self._announce(), names="value")
+        for select in (self.studies, self.series, self.instances):
+            # Registered after the loaders, so it runs once the lists below are refilled.
+            select.observe(lambda _: self._pick(), names="value")
         self.children = [
             widgets.HBox([self.patient_name, self.fuzzy]),
             widgets.HBox([self.patient_id, self.accession, self.modality]),
@@ -66,15 +78,32 @@ class StudyBrowser(ClientPanel):
             widgets.HBox([self.delete_button, self.confirm_button]),
         ]
 
-    def on_select(self, callback: Callable[[dict[str, str]], None]) -> None:
+    def on_select(
+        self, callback: Callable[[dict[str, str]], None], *, remove: bool = False
+    ) -> None:
         """Call ``callback(uids)`` when an instance is picked (for the frame viewer).
+
+        A shorthand for observing :attr:`selected` when it names an instance.
 
         Parameters
         ----------
         callback : callable
             Receives ``study_instance_uid``, ``series_instance_uid``, ``sop_instance_uid``.
+        remove : bool
+            Stop calling ``callback`` instead (as ipywidgets' ``on_click`` does).
         """
-        self._selection_listeners.append(callback)
+        if remove:
+            registered = self._select_handlers.pop(callback, None)
+            if registered is not None:
+                self.unobserve(registered, names="selected")
+            return
+
+        def handler(change: dict[str, Any]) -> None:
+            if "sop_instance_uid" in change["new"]:
+                callback(dict(change["new"]))
+
+        self._select_handlers[callback] = handler
+        self.observe(handler, names="selected")
 
     def filters(self) -> dict[str | int, Any]:
         """Return the search filters the form describes.
@@ -172,9 +201,15 @@ class StudyBrowser(ClientPanel):
         Returns
         -------
         dict
-            ``study_instance_uid`` and possibly ``series_instance_uid``, ``sop_instance_uid``.
+            ``study_instance_uid`` and possibly ``series_instance_uid``, ``sop_instance_uid``:
+            a copy of :attr:`selected`.
         """
-        out = {}
+        return dict(self.selected)
+
+    def _pick(self) -> None:
+        # The lists are filled top down, so a study, series or instance is picked only when the
+        # lists above it are: stop at the first empty one.
+        picked = {}
         for key, widget in (
             ("study_instance_uid", self.studies),
             ("series_instance_uid", self.series),
@@ -182,20 +217,14 @@ class StudyBrowser(ClientPanel):
         ):
             if not widget.value:
                 break
-            out[key] = str(widget.value)
-        return out
-
-    def _announce(self) -> None:
-        picked = self.selection()
-        if "sop_instance_uid" in picked:
-            for listener in self._selection_listeners:
-                listener(picked)
+            picked[key] = str(widget.value)
+        self.selected = picked
 
     def download(self) -> None:
         """Save the picked study (or series) into the folder, streaming to disk."""
         picked = self.selection()
         if not picked:
-            self.status.value = status("Pick a study first.", BAD)
+            self.set_status("error", "Pick a study first.")
             return
 
         def action(client: DicomWebClient) -> str:
@@ -213,13 +242,11 @@ class StudyBrowser(ClientPanel):
         """Ask for confirmation before deleting the picked study, series or instance."""
         picked = self.selection()
         if not picked:
-            self.status.value = status("Pick what to delete first.", BAD)
+            self.set_status("error", "Pick what to delete first.")
             return
         what = {1: "study", 2: "series", 3: "instance"}[len(picked)]
         self.confirm_button.layout.display = None
-        self.status.value = status(
-            f"Delete this {what} from the server? This cannot be undone.", BAD
-        )
+        self.set_status("ask", f"Delete this {what} from the server? This cannot be undone.")
 
     def delete(self) -> None:
         """Delete what is picked (after :meth:`ask_delete`)."""
@@ -235,10 +262,8 @@ class StudyBrowser(ClientPanel):
                 client.delete_study(**picked)
             return "Deleted."
 
-        self._run("Deleting", action)
-        if self.status.value.find(OK) >= 0:
+        if self._run("Deleting", action):
             self.search()
-        return None
 
     def report_error(self, exc: Exception) -> None:
         """Show an error in the panel.
@@ -248,4 +273,4 @@ class StudyBrowser(ClientPanel):
         exc : Exception
             The error.
         """
-        self.status.value = status(error_text(exc), BAD)
+        self.set_status("error", error_text(exc))

@@ -1,16 +1,20 @@
-"""Small pieces shared by the panels: status messages and error text."""
+"""Small pieces shared by the panels: an observable status, the client trait, error text."""
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import ipywidgets as widgets
+import traitlets
 
 from ..client import DicomWebClient, DicomWebError
 
 OK, BAD, WAIT = "#1b7f3b", "#b00020", "#555555"
+#: The states of a panel's :attr:`~StatusPanel.state`, and the colour each is shown in.
+COLOURS = {"idle": WAIT, "busy": WAIT, "ok": OK, "error": BAD, "ask": BAD}
+NOT_CONNECTED = "Not connected: configure a server first."
 
 
 def status(message: str, colour: str = WAIT) -> str:
@@ -49,30 +53,97 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-class ClientPanel(widgets.VBox):
-    """A panel that works with the shared client; :attr:`client` is set by the server panel."""
+class StatusPanel(widgets.VBox):
+    """A panel whose status is state to observe; :attr:`status` shows it as HTML.
 
-    def __init__(self, children: list[widgets.Widget], **kwargs: Any) -> None:
-        super().__init__(children, **kwargs)
-        self._client: DicomWebClient | None = None
-        self.status = widgets.HTML(status("Not connected: configure a server first."))
+    Code (and tests) read :attr:`state` and :attr:`message`, or ``observe`` them; the HTML is
+    only ever derived from them, never read back.
 
-    @property
-    def client(self) -> DicomWebClient | None:
-        """The client in use, or None."""
-        return self._client
+    Parameters
+    ----------
+    children : sequence of Widget
+        The panel's contents.
+    message : str
+        The first status message.
+    **kwargs
+        Passed to :class:`ipywidgets.VBox`.
+    """
 
-    @client.setter
-    def client(self, value: DicomWebClient | None) -> None:
-        self._client = value
-        self.status.value = status("Ready." if value else "Not connected.")
+    state = traitlets.Enum(
+        tuple(COLOURS),
+        default_value="idle",
+        help="idle, busy, ok (the last action worked), error, ask (waiting for a confirmation)",
+    )
+    message = traitlets.Unicode("", help="What the status line says")
 
-    def _run(self, what: str, action: Callable[[DicomWebClient], str]) -> None:
-        if self._client is None:
-            self.status.value = status("Not connected: configure a server first.", BAD)
-            return
-        self.status.value = status(f"{what}…")
+    def __init__(
+        self, children: Sequence[widgets.Widget] = (), *, message: str = "", **kwargs: Any
+    ) -> None:
+        super().__init__(list(children), **kwargs)
+        self.status = widgets.HTML()
+        self.observe(self._show_status, names=["state", "message"])
+        self.set_status("idle", message)
+        self._show_status()
+
+    def set_status(self, state: str, message: str) -> None:
+        """Set the state and the message together.
+
+        Parameters
+        ----------
+        state : {"idle", "busy", "ok", "error", "ask"}
+            The new state.
+        message : str
+            Plain text for the status line.
+        """
+        with self.hold_trait_notifications():
+            self.state = state
+            self.message = message
+
+    def _show_status(self, change: object = None) -> None:
+        self.status.value = status(self.message, COLOURS[self.state])
+
+
+class ClientPanel(StatusPanel):
+    """A panel that works with a client, held in its :attr:`client` trait.
+
+    In :func:`~dicomweb_nb.widgets.panel`, that trait follows the server panel's.
+
+    Parameters
+    ----------
+    children : sequence of Widget
+        The panel's contents.
+    **kwargs
+        Passed to :class:`ipywidgets.VBox`.
+    """
+
+    client = traitlets.Instance(
+        DicomWebClient, allow_none=True, help="The client in use (None: not connected)"
+    )
+
+    def __init__(self, children: Sequence[widgets.Widget] = (), **kwargs: Any) -> None:
+        super().__init__(children, message=NOT_CONNECTED, **kwargs)
+        self.observe(self._show_connection, names="client")
+
+    def _show_connection(self, change: dict[str, Any]) -> None:
+        self.set_status("idle", "Ready." if change["new"] is not None else "Not connected.")
+
+    def _run(self, what: str, action: Callable[[DicomWebClient], str]) -> bool:
+        """Run ``action(client)``, showing progress and its message or error in the status.
+
+        Returns
+        -------
+        bool
+            Whether it worked (the state is then ``"ok"``).
+        """
+        client = self.client
+        if client is None:
+            self.set_status("error", NOT_CONNECTED)
+            return False
+        self.set_status("busy", f"{what}…")
         try:
-            self.status.value = status(action(self._client), OK)
+            message = action(client)
         except Exception as exc:  # shown in the panel, never as a traceback
-            self.status.value = status(f"{what} failed: {error_text(exc)}", BAD)
+            self.set_status("error", f"{what} failed: {error_text(exc)}")
+            return False
+        self.set_status("ok", message)
+        return True

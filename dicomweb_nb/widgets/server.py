@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
+import traitlets
 
 from ..client import (
     ConnectionFailed,
@@ -17,13 +17,17 @@ from ..client import (
     ProtocolError,
     Unauthorized,
 )
-from .common import BAD, OK, error_text, status
+from .common import BAD, StatusPanel, error_text, status
 
 LOCAL, REMOTE = "Local embedded server", "Remote URL"
 
 
-class ServerPanel(widgets.VBox):
+class ServerPanel(StatusPanel):
     """Configure the DICOMweb server the other panels use.
+
+    Its :attr:`client` trait is the client for the configured server (None until one is
+    started or connected); link other panels to it with :func:`traitlets.dlink`, or
+    ``observe`` it.
 
     Parameters
     ----------
@@ -31,11 +35,14 @@ class ServerPanel(widgets.VBox):
         Data folder of the embedded server (default: a temporary folder).
     """
 
+    client = traitlets.Instance(
+        DicomWebClient, allow_none=True, help="The client for the configured server, or None"
+    )
+
     def __init__(self, data_dir: str | os.PathLike[str] | None = None) -> None:
+        super().__init__(message="Start the embedded server, or enter a URL.")
         self._data_dir = data_dir
         self._server: Any = None
-        self._listeners: list[Callable[[DicomWebClient | None], None]] = []
-        self.client: DicomWebClient | None = None
         self.mode = widgets.ToggleButtons(
             options=[LOCAL, REMOTE], value=LOCAL, style={"button_width": "auto"}
         )
@@ -52,13 +59,11 @@ class ServerPanel(widgets.VBox):
         self.verify = widgets.Checkbox(description="Verify TLS certificates", value=True)
         self.tls_warning = widgets.HTML()
         self.test_button = widgets.Button(description="Test connection", icon="plug")
-        self.status = widgets.HTML(status("Start the embedded server, or enter a URL."))
         self.start_button.on_click(lambda _: self.start_local())
         self.stop_button.on_click(lambda _: self.stop_local())
         self.test_button.on_click(lambda _: self.test_connection())
         for control in (self.mode, self.auth, self.verify):
             control.observe(lambda _: self._layout(), names="value")
-        super().__init__()
         self._layout()
 
     def _layout(self) -> None:
@@ -80,21 +85,6 @@ class ServerPanel(widgets.VBox):
         rows += [self.tls_warning, self.test_button, self.status]
         self.children = rows
 
-    def on_client(self, callback: Callable[[DicomWebClient | None], None]) -> None:
-        """Call ``callback(client)`` whenever the configured client changes.
-
-        Parameters
-        ----------
-        callback : callable
-            Receives the new client (or None).
-        """
-        self._listeners.append(callback)
-
-    def _set_client(self, client: DicomWebClient | None) -> None:
-        self.client = client
-        for listener in self._listeners:
-            listener(client)
-
     def start_local(self) -> None:
         """Start the embedded server (a second click does nothing) and connect to it."""
         from ..server.local import LocalServer
@@ -104,13 +94,13 @@ class ServerPanel(widgets.VBox):
         try:
             self._server.start()
         except Exception as exc:
-            self.status.value = status(f"The server did not start: {error_text(exc)}", BAD)
+            self.set_status("error", f"The server did not start: {error_text(exc)}")
             return
         self._server.version = (
             self.version.value.lstrip("v") if self.version.value != "(in URL)" else "1"
         )
         self.start_button.disabled, self.stop_button.disabled = True, False
-        self._set_client(DicomWebClient(self._server.url))
+        self.client = DicomWebClient(self._server.url)
         self.test_connection()
 
     def stop_local(self) -> None:
@@ -118,8 +108,8 @@ class ServerPanel(widgets.VBox):
         if self._server is not None:
             self._server.stop()
         self.start_button.disabled, self.stop_button.disabled = False, True
-        self._set_client(None)
-        self.status.value = status("The embedded server is stopped.")
+        self.client = None
+        self.set_status("idle", "The embedded server is stopped.")
 
     def connect(self) -> DicomWebClient | None:
         """Build the client from the form (remote mode) and share it.
@@ -133,7 +123,7 @@ class ServerPanel(widgets.VBox):
             return self.client
         url = self.url.value.strip().rstrip("/")
         if not url:
-            self.status.value = status("Enter the server's URL.", BAD)
+            self.set_status("error", "Enter the server's URL.")
             return None
         if self.version.value != "(in URL)" and not url.endswith(f"/{self.version.value}"):
             url = f"{url}/{self.version.value}"
@@ -145,9 +135,9 @@ class ServerPanel(widgets.VBox):
         try:
             client = DicomWebClient(url, **kwargs)
         except Exception as exc:
-            self.status.value = status(error_text(exc), BAD)
+            self.set_status("error", error_text(exc))
             return None
-        self._set_client(client)
+        self.client = client
         return client
 
     def test_connection(self) -> str:
@@ -161,23 +151,24 @@ class ServerPanel(widgets.VBox):
         client = self.connect() if self.mode.value == REMOTE else self.client
         if client is None:
             message = "Not connected: start the embedded server or enter a URL."
-            self.status.value = status(message, BAD)
+            self.set_status("error", message)
             return message
-        self.status.value = status(f"Testing {client.url}…")
+        self.set_status("busy", f"Testing {client.url}…")
         try:
             studies = client.search_for_studies(limit=200, get_remaining=True)
         except ConnectionFailed as exc:
-            report, colour = f"✘ not reachable: {error_text(exc)}", BAD
+            report, state = f"✘ not reachable: {error_text(exc)}", "error"
         except Unauthorized as exc:
-            report, colour = f"✔ reachable · ✘ not authorised ({exc.status_code})", BAD
+            report, state = f"✔ reachable · ✘ not authorised ({exc.status_code})", "error"
         except (HTTPStatusError, ProtocolError) as exc:
-            report, colour = f"✔ reachable · ✘ not a DICOMweb service here: {error_text(exc)}", BAD
+            report = f"✔ reachable · ✘ not a DICOMweb service here: {error_text(exc)}"
+            state = "error"
         else:
             report = (
                 f"✔ reachable · ✔ authorised · ✔ DICOMweb · {len(studies)} studies at {client.url}"
             )
-            colour = OK
-        self.status.value = status(report, colour)
+            state = "ok"
+        self.set_status(state, report)
         return report
 
     def save_config(self, path: str | os.PathLike[str]) -> None:

@@ -9,9 +9,9 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..client import InstanceOutcome
-from .common import BAD, OK, ClientPanel, error_text, status
+from .common import BAD, NOT_CONNECTED, OK, ClientPanel, error_text
 
-BATCH = 10
+UNKNOWN = "#8a6d00"
 
 
 def _row_text(outcome: InstanceOutcome) -> tuple[str, str]:
@@ -23,13 +23,17 @@ def _row_text(outcome: InstanceOutcome) -> tuple[str, str]:
         )
         return text, OK
     if outcome.reason == 45070:
-        return "already there (45070)", "#8a6d00"
+        return "already there (45070)", UNKNOWN
     reason = outcome.reason_text or outcome.detail
     return f"failed: {reason}", BAD
 
 
 class UploadPanel(ClientPanel):
-    """Upload DICOM files: browser uploads (small files) or a folder path in the kernel."""
+    """Upload DICOM files: browser uploads (small files) or a folder path in the kernel.
+
+    :meth:`upload` stores them with one ``store_instances`` call (the client batches them) and
+    fills :attr:`rows`, one per file, from the outcomes' input index.
+    """
 
     def __init__(self) -> None:
         self.files = widgets.FileUpload(
@@ -47,7 +51,7 @@ class UploadPanel(ClientPanel):
             "<small>Browser uploads travel in one message and Jupyter drops those over ~10 MB: "
             "for real studies give a folder on the kernel's machine.</small>"
         )
-        super().__init__([])
+        super().__init__()
         self.rows: list[dict[str, str]] = []
         self.upload_button.on_click(lambda _: self.upload())
         self.children = [
@@ -72,50 +76,70 @@ class UploadPanel(ClientPanel):
         return items
 
     def upload(self) -> list[dict[str, str]]:
-        """Store the chosen files in batches; one result row per file.
+        """Store the chosen files; one result row per file, in the order of the files.
 
         Returns
         -------
         list of dict
-            Rows with ``file``, ``status`` ("stored", "already there", "failed") and ``detail``.
+            Rows with ``file``, ``status`` ("stored", "already there", "failed", or "unknown"
+            for a file sent before an error that stopped the upload) and ``detail``.
         """
         self.rows = []
-        if self.client is None:
-            self.status.value = status("Not connected: configure a server first.", BAD)
+        client = self.client
+        if client is None:
+            self.set_status("error", NOT_CONNECTED)
             return self.rows
         try:
             items = self._items()
         except Exception as exc:
-            self.status.value = status(error_text(exc), BAD)
+            self.set_status("error", error_text(exc))
             return self.rows
         if not items:
-            self.status.value = status("Choose files or give a folder first.", BAD)
+            self.set_status("error", "Choose files or give a folder first.")
             return self.rows
         self.progress.max, self.progress.value = len(items), 0
-        for start in range(0, len(items), BATCH):
-            batch = items[start : start + BATCH]
-            self.status.value = status(
-                f"Uploading {start + 1}–{start + len(batch)} of {len(items)}…"
+        self.set_status("busy", f"Uploading {len(items)} files…")
+
+        done = 0
+
+        def progress(count: int, total: int | None) -> None:
+            nonlocal done
+            done = self.progress.value = count
+            self.set_status("busy", f"Uploading: {count} of {len(items)} files done…")
+
+        names = [name for name, _ in items]
+        try:
+            # Each item is one file, so an outcome's index is the position of its file.
+            result = client.store_instances([data for _, data in items], progress=progress)
+        except Exception as exc:
+            # Requests completed before the error stored files, but their outcomes were lost
+            # with it; the files after them were not stored.
+            lost = ("unknown: sent before the error; upload again to see", UNKNOWN)
+            failed = (f"failed: {error_text(exc)}", BAD)
+            self._show([lost if n < done else failed for n in range(len(names))], names)
+            self.set_status(
+                "error", f"Upload stopped after {done} of {len(names)} files: {error_text(exc)}"
             )
-            try:
-                result = self.client.store_instances([data for _, data in batch])
-                outcomes = _by_input(batch, result.instances)
-            except Exception as exc:
-                outcomes = [
-                    (name, InstanceOutcome("failed", detail=error_text(exc))) for name, _ in batch
-                ]
-            for name, outcome in outcomes:
-                text, colour = _row_text(outcome)
-                short = text.split(":")[0].split(" (")[0]
-                self.rows.append(
-                    {"file": Path(name).name, "status": short, "detail": text, "colour": colour}
-                )
-            self.progress.value = start + len(batch)
-            self.table.value = self._table()
+            return self.rows
+        by_index: dict[int, InstanceOutcome] = {}
+        for outcome in result.instances:
+            if outcome.index is not None:
+                by_index.setdefault(outcome.index, outcome)
+        no_answer = ("failed: no answer from the server for this file", BAD)
+        texts = [_row_text(by_index[n]) if n in by_index else no_answer for n in range(len(names))]
+        self._show(texts, names)
         stored = sum(r["status"] == "stored" for r in self.rows)
-        self.status.value = status(f"Done: {stored} of {len(items)} stored.", OK)
+        self.set_status("ok", f"Done: {stored} of {len(items)} stored.")
         self.files.value = ()
         return self.rows
+
+    def _show(self, texts: list[tuple[str, str]], names: list[str]) -> None:
+        for (text, colour), name in zip(texts, names, strict=True):
+            short = text.split(":")[0].split(" (")[0]
+            self.rows.append(
+                {"file": Path(name).name, "status": short, "detail": text, "colour": colour}
+            )
+        self.table.value = self._table()
 
     def _table(self) -> str:
         cells = "".join(
@@ -124,23 +148,3 @@ class UploadPanel(ClientPanel):
             for r in self.rows
         )
         return f"<table><tr><th>file</th><th>result</th></tr>{cells}</table>"
-
-
-def _by_input(
-    batch: list[tuple[str, Any]], outcomes: list[InstanceOutcome]
-) -> list[tuple[str, InstanceOutcome]]:
-    # Outcomes come back by SOP Instance UID, and "skipped" ones by position among the inputs:
-    # pair each input with its own outcome so every file gets one row.
-    remaining = list(outcomes)
-    paired = []
-    for index, (name, data) in enumerate(batch):
-        label = str(data) if isinstance(data, Path) else f"item {index}"
-        match = next((o for o in remaining if o.source == label), None)
-        if match is None and remaining:
-            match = remaining[0]
-        if match is None:
-            match = InstanceOutcome("failed", detail="no answer from the server for this file")
-        else:
-            remaining.remove(match)
-        paired.append((name, match))
-    return paired

@@ -38,7 +38,7 @@ class FrameViewer(ClientPanel):
         self.preset = widgets.Dropdown(description="Preset", options=list(PRESETS))
         self.invert = widgets.Checkbox(description="invert")
         self.image = widgets.Image(format="png", layout={"max_width": "600px"})
-        super().__init__([])
+        super().__init__()
         self._datasets: list[Dataset] = []
         self._updating = False
         self.preset.observe(lambda _: self._apply_preset(), names="value")
@@ -138,17 +138,8 @@ class FrameViewer(ClientPanel):
         options: dict[str, Any] = {"frame": frame, "width": 5.0}
         if is_grayscale(ds):
             options["window"] = (self.center.value, self.width.value)
-            if self.invert.value:
-                ds = _inverted(ds)
+            options["invert"] = self.invert.value
         fig = show(ds, **options)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=80)
         self.image.value = buffer.getvalue()
-
-
-def _inverted(ds: Dataset) -> Dataset:
-    flipped = Dataset(ds)
-    flipped.file_meta = ds.file_meta
-    current = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
-    flipped.PhotometricInterpretation = "MONOCHROME2" if current == "MONOCHROME1" else "MONOCHROME1"
-    return flipped

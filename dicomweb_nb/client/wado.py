@@ -1,75 +1,36 @@
-"""WADO-RS for the client: instances as Datasets or files, metadata, frames, rendered images."""
+"""WADO-RS for the client: instances, series and studies, metadata, frames, rendered images."""
 
 from __future__ import annotations
 
 import io
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pydicom
-import requests
 from pydicom.dataset import Dataset
 
+from ..pixels import decode_frames
+from .base import ClientBase
+from .dicomjson import to_dataset
 from .errors import ProtocolError
-from .multipart import MultipartError, Part, StreamingDecoder, iter_parts, parse_content_type
+from .multipart import Part
+from .parts import accept_dicom, check_frames, rendered_params, save_parts, stream_parts
 from .paths import resource_path
 from .results import SearchResults
-from .session import Session
-
-CHUNK = 1 << 20
 
 
-def _accept_dicom(transfer_syntax: str) -> str:
-    return f'multipart/related; type="application/dicom"; transfer-syntax={transfer_syntax}'
-
-
-def stream_parts(response: requests.Response) -> Iterator[Part]:
-    """Yield the parts of a WADO response one at a time, multipart or single-part alike.
-
-    Parameters
-    ----------
-    response : requests.Response
-        A streamed response.
-
-    Yields
-    ------
-    Part
-        Each part; a single-part body (as some servers send for one instance) is one Part.
-
-    Raises
-    ------
-    ProtocolError
-        A multipart body without a boundary, or one that breaks off.
-    """
-    mime, params = parse_content_type(response.headers.get("Content-Type", ""))
-    with response:
-        if not mime.startswith("multipart/"):
-            yield Part({"content-type": response.headers.get("Content-Type", "")}, response.content)
-            return
-        boundary = params.get("boundary")
-        if not boundary:
-            raise ProtocolError(f"{response.url}: multipart response without a boundary.")
-        try:
-            yield from iter_parts(response.iter_content(CHUNK), boundary)
-        except MultipartError as exc:
-            raise ProtocolError(f"{response.url}: {exc}") from exc
-
-
-class RetrieveMixin:
-    """The WADO-RS half of :class:`~dicomweb_nb.client.api.DicomWebClient`."""
-
-    session: Session
-    _etags: dict[str, tuple[str, list[dict[str, Any]]]]
+class WadoMixin(ClientBase):
+    """The WADO-RS part of :class:`~dicomweb_nb.client.api.DicomWebClient`."""
 
     def _get_parts(self, path: str, accept: str) -> Iterator[Part]:
         response = self.session.request("GET", path, headers={"Accept": accept}, stream=True)
         yield from stream_parts(response)
 
     def _iter_datasets(self, path: str, transfer_syntax: str) -> Iterator[Dataset]:
-        for part in self._get_parts(path, _accept_dicom(transfer_syntax)):
+        for part in self._get_parts(path, accept_dicom(transfer_syntax)):
             yield pydicom.dcmread(io.BytesIO(part.content))
 
     def iter_study(
@@ -233,44 +194,9 @@ class RetrieveMixin:
     def _save(self, path: str, folder: Path, transfer_syntax: str) -> list[Path]:
         folder.mkdir(parents=True, exist_ok=True)
         response = self.session.request(
-            "GET", path, headers={"Accept": _accept_dicom(transfer_syntax)}, stream=True
+            "GET", path, headers={"Accept": accept_dicom(transfer_syntax)}, stream=True
         )
-        mime, params = parse_content_type(response.headers.get("Content-Type", ""))
-        written: list[Path] = []
-        with response:
-            if not mime.startswith("multipart/"):
-                fh = tempfile.NamedTemporaryFile(dir=folder, suffix=".part", delete=False)  # noqa: SIM115
-                with fh:
-                    for chunk in response.iter_content(CHUNK):
-                        fh.write(chunk)
-                written.append(_file_away(Path(fh.name), folder))
-                return written
-            decoder = StreamingDecoder(params.get("boundary", ""))
-            out: Any = None
-            try:
-                for chunk in response.iter_content(CHUNK):
-                    for kind, value in decoder.feed(chunk):
-                        if kind == "headers":
-                            # Closed when the part ends; renamed after its UIDs are read.
-                            out = tempfile.NamedTemporaryFile(  # noqa: SIM115
-                                dir=folder, suffix=".part", delete=False
-                            )
-                        elif kind == "data":
-                            out.write(value)
-                        else:
-                            out.close()
-                            written.append(_file_away(Path(out.name), folder))
-                            out = None
-                    if decoder.done:
-                        break
-                decoder.close()
-            except MultipartError as exc:
-                raise ProtocolError(f"{response.url}: {exc}") from exc
-            finally:
-                if out is not None:
-                    out.close()
-                    Path(out.name).unlink(missing_ok=True)
-        return written
+        return save_parts(response, folder)
 
     def _metadata(self, path: str) -> SearchResults:
         headers = {"Accept": "application/dicom+json"}
@@ -340,15 +266,145 @@ class RetrieveMixin:
             raise ProtocolError(f"Expected the metadata of one instance, got {len(items)}.")
         return items[0]
 
+    # Frames and rendered images ------------------------------------------------------------
 
-def _file_away(temp: Path, folder: Path) -> Path:
-    try:
-        ds = pydicom.dcmread(
-            temp, stop_before_pixels=True, specific_tags=["SeriesInstanceUID", "SOPInstanceUID"]
+    def retrieve_instance_frames(
+        self,
+        study_instance_uid: str,
+        series_instance_uid: str,
+        sop_instance_uid: str,
+        frame_numbers: list[int] | None = None,
+        *,
+        transfer_syntax: str = "*",
+    ) -> list[bytes]:
+        """Retrieve frames' pixel data as bytes (1-based frame numbers).
+
+        Parameters
+        ----------
+        study_instance_uid, series_instance_uid, sop_instance_uid : str
+            The instance.
+        frame_numbers : list of int, optional
+            Frames to fetch (default ``[1]``).
+        transfer_syntax : str
+            ``"*"`` (as stored) or a transfer syntax UID such as ``1.2.840.10008.1.2.1``.
+
+        Returns
+        -------
+        list of bytes
+            One entry per frame, in the order asked.
+        """
+        numbers = check_frames(frame_numbers)
+        path = resource_path(study_instance_uid, series_instance_uid, sop_instance_uid)
+        path += "/frames/" + ",".join(map(str, numbers))
+        accept = 'multipart/related; type="application/octet-stream"'
+        if transfer_syntax != "*":
+            accept += f"; transfer-syntax={transfer_syntax}"
+        else:
+            accept += "; transfer-syntax=*"
+        frames = [p.content for p in self._get_parts(path, accept)]
+        if len(frames) != len(numbers):
+            raise ProtocolError(f"{path}: asked for {len(numbers)} frame(s), got {len(frames)}.")
+        return frames
+
+    def retrieve_instance_frame_arrays(
+        self,
+        study_instance_uid: str,
+        series_instance_uid: str,
+        sop_instance_uid: str,
+        frame_numbers: list[int] | None = None,
+    ) -> tuple[list[np.ndarray], dict[str, Any]]:
+        """Retrieve frames decoded to numpy arrays, using the instance's metadata.
+
+        Parameters
+        ----------
+        study_instance_uid, series_instance_uid, sop_instance_uid : str
+            The instance.
+        frame_numbers : list of int, optional
+            Frames to fetch (default ``[1]``).
+
+        Returns
+        -------
+        (list of numpy.ndarray, dict)
+            The decoded frames (as stored values; colour as RGB) and the instance metadata.
+        """
+        meta = self.retrieve_instance_metadata(
+            study_instance_uid, series_instance_uid, sop_instance_uid
         )
-        final = folder / str(ds.SeriesInstanceUID) / f"{ds.SOPInstanceUID}.dcm"
-    except Exception:
-        final = folder / f"{temp.stem}.dcm"
-    final.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(temp, final)
-    return final
+        ds = to_dataset(meta)
+        # Explicit VR little endian frames are plain bytes every server can produce.
+        raw = self.retrieve_instance_frames(
+            study_instance_uid,
+            series_instance_uid,
+            sop_instance_uid,
+            frame_numbers,
+            transfer_syntax="1.2.840.10008.1.2.1",
+        )
+        arrays = decode_frames(raw, ds)
+        return arrays, meta
+
+    def _rendered(self, path: str, media_type: str, quality: int | None) -> bytes:
+        params = rendered_params(media_type, quality)
+        response = self.session.request("GET", path, params=params, headers={"Accept": media_type})
+        return response.content
+
+    def retrieve_instance_rendered(
+        self,
+        study_instance_uid: str,
+        series_instance_uid: str,
+        sop_instance_uid: str,
+        *,
+        media_type: str = "image/png",
+        quality: int | None = None,
+    ) -> bytes:
+        """Retrieve an instance rendered as an image (its first frame).
+
+        Parameters
+        ----------
+        study_instance_uid, series_instance_uid, sop_instance_uid : str
+            The instance.
+        media_type : {"image/png", "image/jpeg"}
+            The image format.
+        quality : int, optional
+            JPEG quality 1..100.
+
+        Returns
+        -------
+        bytes
+            The encoded image.
+        """
+        path = (
+            resource_path(study_instance_uid, series_instance_uid, sop_instance_uid) + "/rendered"
+        )
+        return self._rendered(path, media_type, quality)
+
+    def retrieve_instance_frames_rendered(
+        self,
+        study_instance_uid: str,
+        series_instance_uid: str,
+        sop_instance_uid: str,
+        frame_number: int = 1,
+        *,
+        media_type: str = "image/png",
+        quality: int | None = None,
+    ) -> bytes:
+        """Retrieve one frame rendered as an image.
+
+        Parameters
+        ----------
+        study_instance_uid, series_instance_uid, sop_instance_uid : str
+            The instance.
+        frame_number : int
+            The 1-based frame.
+        media_type : {"image/png", "image/jpeg"}
+            The image format.
+        quality : int, optional
+            JPEG quality 1..100.
+
+        Returns
+        -------
+        bytes
+            The encoded image.
+        """
+        [n] = check_frames([frame_number])
+        path = resource_path(study_instance_uid, series_instance_uid, sop_instance_uid)
+        return self._rendered(f"{path}/frames/{n}/rendered", media_type, quality)
