@@ -17,7 +17,7 @@ from pathlib import Path
 import requests
 
 from dicomweb_nb import LocalServer, samples
-from dicomweb_nb.client.multipart import iter_parts
+from dicomweb_nb.protocol.multipart import iter_parts
 
 JSON = {"Accept": "application/dicom+json"}
 

@@ -27,6 +27,8 @@ from .pixels import (
     window_gray,
     window_range,
 )
+from .protocol.dicomjson import to_dataset
+from .protocol.frames import number_of_frames
 
 WIDTH_INCHES = 6.0
 MAX_MONTAGE = 36
@@ -43,13 +45,6 @@ def _dataset(source: Dataset | str | os.PathLike[str] | bytes) -> Dataset:
     return pydicom.dcmread(source)
 
 
-def _frames_in(ds: Dataset) -> int:
-    try:
-        return max(int(ds.get("NumberOfFrames") or 1), 1)
-    except (TypeError, ValueError):
-        return 1
-
-
 def title_of(ds: Dataset | Mapping[str, Any]) -> str:
     """Build a short title from the metadata: patient, modality, series, instance number.
 
@@ -64,7 +59,7 @@ def title_of(ds: Dataset | Mapping[str, Any]) -> str:
         E.g. ``"Anony Mous · OT · #1"``.
     """
     if not isinstance(ds, Dataset):
-        ds = Dataset.from_json(dict(ds), bulk_data_uri_handler=lambda *_: b"")
+        ds = to_dataset(ds)
     family, _, rest = str(ds.get("PatientName", "") or "").split("=")[0].partition("^")
     rest = " ".join(p for p in rest.split("^") if p)
     parts = [
@@ -178,7 +173,7 @@ def show(
     ds = _dataset(source)
     if "PixelData" not in ds:
         raise ValueError(f"Instance {ds.get('SOPInstanceUID', '?')} has no pixel data to show.")
-    count = _frames_in(ds)
+    count = number_of_frames(ds)
     numbers = list(range(1, min(count, MAX_MONTAGE) + 1)) if montage else [frame or 1]
     for n in numbers:
         if not 1 <= n <= count:
@@ -252,10 +247,6 @@ def show_series(
     return fig
 
 
-def _from_json(item: Mapping[str, Any]) -> Dataset:
-    return Dataset.from_json(dict(item), bulk_data_uri_handler=lambda *_: b"")
-
-
 def show_frames(
     frames: Sequence[bytes],
     metadata: Dataset | Mapping[str, Any],
@@ -287,7 +278,7 @@ def show_frames(
     matplotlib.figure.Figure
         One panel per frame.
     """
-    ds = metadata if isinstance(metadata, Dataset) else _from_json(metadata)
+    ds = metadata if isinstance(metadata, Dataset) else to_dataset(metadata)
     arrays = decode_frames(frames, ds, transfer_syntax)
     columns = math.ceil(math.sqrt(len(arrays)))
     rows = math.ceil(len(arrays) / columns)

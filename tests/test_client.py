@@ -11,7 +11,6 @@ from pathlib import Path
 import pydicom
 import pytest
 import requests
-from requests_toolbelt.multipart.decoder import MultipartDecoder
 
 from dicomweb_nb import DicomWebClient, LocalServer, samples
 from dicomweb_nb.client import (
@@ -24,7 +23,6 @@ from dicomweb_nb.client import (
     NotFound,
     Unauthorized,
 )
-from dicomweb_nb.client.multipart import Source, encode, iter_parts
 
 S, SE_GR, SE_B = samples.STUDY_UID, samples.SERIES_UID_GREEN_RED, samples.SERIES_UID_BLUE
 I_R, I_G, I_B = samples.INSTANCE_UID_RED, samples.INSTANCE_UID_GREEN, samples.INSTANCE_UID_BLUE
@@ -201,21 +199,6 @@ def test_store_body_is_streamed_with_a_length(client: DicomWebClient, tutorial_d
     assert "Transfer-Encoding" not in request.headers
     assert not isinstance(request.body, bytes)  # a generator, read as it is sent
     assert request.headers["Content-Type"].startswith('multipart/related; type="application/dicom"')
-
-
-def test_encoder_checked_by_an_independent_decoder() -> None:
-    payloads = [b"\x00" * 10, b"--not-a-boundary\r\n", bytes(range(256)) * 40]
-    content_type, length, body = encode([Source(len(p), lambda p=p: iter((p,))) for p in payloads])
-    data = b"".join(body)
-    assert len(data) == length
-    parts = MultipartDecoder(data, content_type).parts
-    assert [p.content for p in parts] == payloads
-    assert all(p.headers[b"Content-Type"] == b"application/dicom" for p in parts)
-    # Our decoder, fed in awkward chunk sizes, agrees.
-    boundary = content_type.split("boundary=")[1]
-    for size in (1, 7, 4096):
-        chunks = (data[i : i + size] for i in range(0, len(data), size))
-        assert [p.content for p in iter_parts(chunks, boundary)] == payloads
 
 
 def test_search(loaded: DicomWebClient) -> None:

@@ -6,9 +6,10 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from pydicom.datadict import keyword_for_tag, tag_for_keyword
-from pydicom.dataset import Dataset
+from pydicom.datadict import keyword_for_tag
 
+from ..protocol.dicomjson import first_value as protocol_first_value
+from ..protocol.dicomjson import tag_of
 from .errors import InvalidInput
 
 FilterValue = str | int | dt.date | Sequence[str] | tuple[Any, Any]
@@ -34,10 +35,9 @@ def tag_key(attribute: str | int) -> str:
     """
     if isinstance(attribute, int):
         return f"{attribute:08X}"
+    # Lenient beyond PS3.18's keyword-or-eight-hex-digits: "(0010,0010)" and "0010,0010" too.
     text = attribute.strip().strip("()").replace(",", "")
-    if len(text) == 8 and all(c in "0123456789abcdefABCDEF" for c in text):
-        return text.upper()
-    tag = tag_for_keyword(attribute)
+    tag = tag_of(text if len(text) == 8 else attribute)
     if tag is None:
         raise InvalidInput(
             f"'{attribute}' is not a DICOM keyword or tag (e.g. PatientName, 00100010)."
@@ -148,26 +148,4 @@ def first_value(item: Mapping[str, Any], attribute: str | int) -> Any:
     Any
         The value (a PN is its Alphabetic string), or None when absent or empty.
     """
-    element = item.get(tag_key(attribute))
-    if not element or not element.get("Value"):
-        return None
-    value = element["Value"][0]
-    if isinstance(value, dict) and element.get("vr") == "PN":
-        return value.get("Alphabetic")
-    return value
-
-
-def to_dataset(item: Mapping[str, Any]) -> Dataset:
-    """Convert a DICOM JSON object to a pydicom Dataset (bulk data URIs are not fetched).
-
-    Parameters
-    ----------
-    item : mapping
-        A DICOM JSON object.
-
-    Returns
-    -------
-    Dataset
-        The dataset.
-    """
-    return Dataset.from_json(dict(item), bulk_data_uri_handler=lambda *_: b"")
+    return protocol_first_value(item, tag_key(attribute))

@@ -11,8 +11,9 @@ from typing import Any
 import pydicom
 import requests
 
+from ..protocol.media import parse_media_type
+from ..protocol.multipart import MultipartError, Part, StreamingDecoder, iter_parts
 from .errors import InvalidInput, ProtocolError
-from .multipart import MultipartError, Part, StreamingDecoder, iter_parts, parse_content_type
 
 CHUNK = 1 << 20
 
@@ -51,7 +52,8 @@ def stream_parts(response: requests.Response) -> Iterator[Part]:
     ProtocolError
         A multipart body without a boundary, or one that breaks off.
     """
-    mime, params = parse_content_type(response.headers.get("Content-Type", ""))
+    media = parse_media_type(response.headers.get("Content-Type", ""))
+    mime, params = media.mime, media.params
     with response:
         if not mime.startswith("multipart/"):
             yield Part({"content-type": response.headers.get("Content-Type", "")}, response.content)
@@ -86,7 +88,8 @@ def save_parts(response: requests.Response, folder: Path) -> list[Path]:
     ProtocolError
         A multipart body that breaks off (the part being written is removed).
     """
-    mime, params = parse_content_type(response.headers.get("Content-Type", ""))
+    media = parse_media_type(response.headers.get("Content-Type", ""))
+    mime, params = media.mime, media.params
     written: list[Path] = []
     with response:
         if not mime.startswith("multipart/"):

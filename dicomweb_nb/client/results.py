@@ -7,39 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..hooks import table_formatter
+from ..protocol.status import REASONS, describe
 
-REASONS = {
-    272: "processing failure",
-    290: "SOP class not supported",
-    43264: "validation failed (a required attribute is missing or invalid, or the study differs)",
-    43265: "study instance UID does not match the study in the request",
-    45070: "already stored (same study, series and instance UIDs)",
-    45071: "being stored by another request",
-    1: "stored with validation warnings",
-    45063: "stored; data set does not match SOP class (e.g. implicit VR)",
-    0xA700: "out of resources",
-    0xC000: "cannot understand",
-    0xB000: "coercion of data elements",
-    0xB006: "elements discarded",
-}
-
-
-def describe(reason: int | None) -> str:
-    """Return a failure or warning reason in words.
-
-    Parameters
-    ----------
-    reason : int or None
-        The FailureReason / WarningReason code.
-
-    Returns
-    -------
-    str
-        A short description ('' for None).
-    """
-    if reason is None:
-        return ""
-    return REASONS.get(reason, f"reason code {reason} (0x{reason:04X})")
+# One wording of the reason codes for client and server (re-exported: results.describe).
+__all__ = ["REASONS", "InstanceOutcome", "SearchResults", "StoreResult", "describe"]
 
 
 @dataclass

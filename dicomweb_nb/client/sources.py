@@ -13,12 +13,14 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
+from ..protocol.multipart import BodyPart
 from .errors import InvalidInput
-from .multipart import Source
 
 CHUNK = 1 << 20
 NOT_DICOM = "not a DICOM Part 10 file (no 'DICM' prefix after the 128-byte preamble); not sent"
 StoreItem = str | os.PathLike[str] | bytes | bytearray | IO[bytes] | Dataset
+
+DICOM = "application/dicom"
 
 
 @dataclass
@@ -29,7 +31,7 @@ class Prepared:
     """
 
     label: str
-    source: Source | None = None
+    source: BodyPart | None = None
     sop_instance_uid: str | None = None
     sop_class_uid: str | None = None
     problem: str = ""
@@ -61,7 +63,7 @@ def _prepare_path(path: Path) -> Prepared:
     except (OSError, EOFError, ValueError, TypeError, KeyError) as exc:
         return Prepared(label, problem=f"unreadable DICOM file ({type(exc).__name__}: {exc})")
     size = path.stat().st_size
-    return Prepared(label, Source(size, lambda: _file_chunks(path)), sop, cls)
+    return Prepared(label, BodyPart(DICOM, size, lambda: _file_chunks(path)), sop, cls)
 
 
 def _prepare_bytes(data: bytes, label: str) -> Prepared:
@@ -71,7 +73,7 @@ def _prepare_bytes(data: bytes, label: str) -> Prepared:
         return Prepared(label, problem=NOT_DICOM)
     except (EOFError, ValueError, TypeError, KeyError) as exc:
         return Prepared(label, problem=f"unreadable DICOM data ({type(exc).__name__}: {exc})")
-    return Prepared(label, Source(len(data), lambda: iter((data,))), sop, cls)
+    return Prepared(label, BodyPart(DICOM, len(data), lambda: iter((data,))), sop, cls)
 
 
 def _dataset_bytes(ds: Dataset) -> bytes:

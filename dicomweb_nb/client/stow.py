@@ -8,10 +8,10 @@ from typing import Any
 import requests
 from requests_toolbelt import StreamingIterator
 
+from ..protocol.multipart import encode
 from .base import ClientBase
 from .dicomjson import first_value
 from .errors import InvalidInput
-from .multipart import encode
 from .paths import resource_path
 from .results import InstanceOutcome, StoreResult
 from .session import status_error
@@ -149,7 +149,7 @@ class StoreMixin(ClientBase):
         raise_on_conflict: bool,
     ) -> None:
         sources = [p.source for p in batch if p.source is not None]
-        content_type, length, body = encode(sources)
+        content_type, length, body = encode(sources, "application/dicom")
         response = self.session.request(
             "POST",
             _store_path(study),

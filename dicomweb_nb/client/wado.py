@@ -13,10 +13,10 @@ import pydicom
 from pydicom.dataset import Dataset
 
 from ..pixels import decode_frames
+from ..protocol.dicomjson import to_dataset
+from ..protocol.multipart import Part
 from .base import ClientBase
-from .dicomjson import to_dataset
 from .errors import ProtocolError
-from .multipart import Part
 from .parts import accept_dicom, check_frames, rendered_params, save_parts, stream_parts
 from .paths import resource_path
 from .results import SearchResults

@@ -110,19 +110,19 @@ def related_content_type(boundary: str, part_type: str | None = None) -> str:
 
 @dataclass
 class BodyPart:
-    """One part to send: its Content-Type, its size when known, and its content in chunks.
+    """One part to send: its Content-Type, its size, and its content in chunks.
 
     ``chunks`` is called once, when the part's turn comes, so a file is opened (or an instance
     transcoded) only then.
     """
 
     content_type: str
-    size: int | None
+    size: int
     chunks: Callable[[], Iterable[bytes]]
 
 
-def message_length(parts: Iterable[BodyPart], boundary: str) -> int | None:
-    """Return the length of the encoded message, or None when a part's size is unknown.
+def message_length(parts: Iterable[BodyPart], boundary: str) -> int:
+    """Return the length of the encoded message.
 
     Parameters
     ----------
@@ -133,13 +133,11 @@ def message_length(parts: Iterable[BodyPart], boundary: str) -> int | None:
 
     Returns
     -------
-    int or None
+    int
         The number of bytes :func:`iter_message` yields.
     """
     total = len(closing(boundary))
     for part in parts:
-        if part.size is None:
-            return None
         total += len(part_head(boundary, part.content_type)) + part.size + 2
     return total
 
@@ -166,7 +164,7 @@ def iter_message(parts: Iterable[BodyPart], boundary: str) -> Iterator[bytes]:
     yield closing(boundary)
 
 
-def encode(parts: list[BodyPart], part_type: str) -> tuple[str, int | None, Iterator[bytes]]:
+def encode(parts: list[BodyPart], part_type: str) -> tuple[str, int, Iterator[bytes]]:
     """Encode parts as a ``multipart/related`` body with a fresh boundary.
 
     Parameters
@@ -178,8 +176,8 @@ def encode(parts: list[BodyPart], part_type: str) -> tuple[str, int | None, Iter
 
     Returns
     -------
-    (str, int or None, iterator of bytes)
-        The Content-Type, the Content-Length (None when a size is unknown), and the body.
+    (str, int, iterator of bytes)
+        The Content-Type, the Content-Length, and the body.
     """
     boundary = new_boundary()
     return (

@@ -9,6 +9,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..client import InstanceOutcome
+from ..protocol.status import ALREADY_EXISTS
 from .common import BAD, NOT_CONNECTED, OK, ClientPanel, error_text
 
 UNKNOWN = "#8a6d00"
@@ -22,8 +23,8 @@ def _row_text(outcome: InstanceOutcome) -> tuple[str, str]:
             else f"stored with a warning: {outcome.reason_text}"
         )
         return text, OK
-    if outcome.reason == 45070:
-        return "already there (45070)", UNKNOWN
+    if outcome.reason == ALREADY_EXISTS:
+        return f"already there ({ALREADY_EXISTS})", UNKNOWN
     reason = outcome.reason_text or outcome.detail
     return f"failed: {reason}", BAD
 

@@ -11,6 +11,7 @@ from pydicom.dataset import Dataset
 from ..client import DicomWebClient
 from ..display import show
 from ..pixels import first_number, is_grayscale
+from ..protocol.frames import number_of_frames
 from .common import ClientPanel
 
 PRESETS: dict[str, tuple[float, float] | None] = {
@@ -94,7 +95,7 @@ class FrameViewer(ClientPanel):
 
     def _count(self) -> int:
         if self._multiframe():
-            return max(int(self._datasets[0].get("NumberOfFrames") or 1), 1)
+            return number_of_frames(self._datasets[0])
         return len(self._datasets)
 
     def _setup(self) -> None:
