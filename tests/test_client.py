@@ -85,7 +85,7 @@ def test_store_partial_202_and_study_path(client: DicomWebClient, tutorial_dir: 
     assert other.status_code == 409 and other.failed[0].reason in (43264, 43265)
 
 
-def test_store_progress_counts_inputs(client: DicomWebClient, tmp_path: Path) -> None:
+def test_store_progress_counts_inputs(client: DicomWebClient) -> None:
     def calls(items: object, **kw: object) -> list[tuple[int, int | None]]:
         seen: list[tuple[int, int | None]] = []
         client.store_instances(items, progress=lambda done, total: seen.append((done, total)), **kw)
@@ -192,7 +192,7 @@ def test_store_instance_single(client: DicomWebClient, tutorial_dir: Path) -> No
 
 def test_store_body_is_streamed_with_a_length(client: DicomWebClient, tutorial_dir: Path) -> None:
     seen: list[requests.PreparedRequest] = []
-    client.session._http.hooks["response"].append(lambda r, *a, **k: seen.append(r.request))
+    client.session._http.hooks["response"].append(lambda r, *_a, **_k: seen.append(r.request))
     client.store_instances(tutorial_dir)
     [request] = seen
     assert int(request.headers["Content-Length"]) > 3 * 979 * 985 * 3
@@ -234,7 +234,7 @@ def test_retrieve(loaded: DicomWebClient, tmp_path: Path) -> None:
 
 def test_metadata_reuses_etag(loaded: DicomWebClient) -> None:
     seen: list[int] = []
-    loaded.session._http.hooks["response"].append(lambda r, *a, **k: seen.append(r.status_code))
+    loaded.session._http.hooks["response"].append(lambda r, *_a, **_k: seen.append(r.status_code))
     first = loaded.retrieve_study_metadata(S)
     second = loaded.retrieve_study_metadata(S)
     assert seen == [200, 304] and first == second and len(first) == 3
@@ -243,7 +243,7 @@ def test_metadata_reuses_etag(loaded: DicomWebClient) -> None:
     assert len(loaded.retrieve_series_metadata(S, SE_GR)) == 2
 
 
-def test_frames_and_rendered(loaded: DicomWebClient, server: LocalServer) -> None:
+def test_frames_and_rendered(loaded: DicomWebClient) -> None:
     [frame] = loaded.retrieve_instance_frames(S, SE_GR, I_G)
     assert len(frame) == 979 * 985 * 3
     arrays, _ = loaded.retrieve_instance_frame_arrays(S, SE_GR, I_G)

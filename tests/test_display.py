@@ -178,7 +178,7 @@ def test_series_thumbnails_in_order() -> None:
 
 def test_show_frames_from_wado_bytes() -> None:
     ds = samples.multiframe_dataset(frames=3)
-    meta = ds.to_json_dict(bulk_data_threshold=1, bulk_data_element_handler=lambda e: "http://x")
+    meta = ds.to_json_dict(bulk_data_threshold=1, bulk_data_element_handler=lambda _e: "http://x")
     size = 64 * 64 * 2
     frames = [ds.PixelData[size : 2 * size], ds.PixelData[2 * size :]]
     fig = show_frames(frames, meta)

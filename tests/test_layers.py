@@ -1,12 +1,82 @@
-"""The dependency direction of design.md, checked by importing each layer in a fresh interpreter."""
+"""The layers of ARCHITECTURE.md: which part of the package may import which.
+
+Two checks: every module's import statements (also those inside functions, which a runtime check
+misses until they run) against the table below, read from the source; and a fresh interpreter
+that imports a layer, or drives the client, to see which third-party packages it loads.
+"""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "dicomweb_nb"
+
+# Each layer and the parts of the package it may import (besides itself). The top of the stack
+# is widgets; the protocol core is the bottom and imports nothing of ours.
+ALLOWED: dict[str, set[str]] = {
+    "protocol": set(),
+    "hooks": set(),
+    "pixels": {"protocol"},
+    "client": {"protocol", "hooks", "pixels"},
+    "server": {"protocol", "pixels"},
+    "tables": {"protocol"},
+    "display": {"protocol", "pixels"},
+    "samples": {"protocol", "_synthetic"},
+    "_synthetic": {"protocol"},
+    # The server panel starts an embedded server (LocalServer) for a notebook that has none.
+    "widgets": {"client", "tables", "display", "protocol", "pixels", "hooks", "server"},
+    "cli": {"server", "samples"},
+}
+# The package's __init__ re-exports the public names lazily; it may name every layer.
+TOP = "__init__"
+
+
+def _layer_of(path: Path) -> str:
+    relative = path.relative_to(PACKAGE)
+    return relative.parts[0].removesuffix(".py")
+
+
+def _imports(path: Path) -> list[str]:
+    """Absolute dicomweb_nb modules imported anywhere in a file."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = ["dicomweb_nb", *path.relative_to(PACKAGE).parent.parts]
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.startswith("dicomweb_nb")]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                module = ".".join([*base, node.module] if node.module else base)
+                names = [] if node.module else [f"{module}.{a.name}" for a in node.names]
+                found += names or [module]
+            elif node.module and node.module.startswith("dicomweb_nb"):
+                found.append(node.module)
+    return found
+
+
+def test_every_module_keeps_to_its_layer() -> None:
+    modules = sorted(PACKAGE.rglob("*.py"))
+    layers = {_layer_of(p) for p in modules} - {TOP}
+    assert layers == set(ALLOWED), "a new part of the package needs its row in ALLOWED"
+    problems = []
+    for path in modules:
+        layer = _layer_of(path)
+        if layer == TOP:
+            continue
+        for module in _imports(path):
+            parts = module.split(".")
+            target = parts[1] if len(parts) > 1 else TOP
+            if target != layer and target not in ALLOWED[layer]:
+                problems.append(f"{path.relative_to(PACKAGE)} imports {module}")
+    assert problems == []
+
 
 # What the notebook layer brings in; the client must not load any of it by itself.
 NOTEBOOK_LAYER = [
@@ -24,6 +94,10 @@ CHECKS = {
     "dicomweb_nb.server.app": ["dicomweb_nb.client", "pandas", "matplotlib", "ipywidgets"],
     "dicomweb_nb.samples": ["starlette", "dicomweb_nb.client", "dicomweb_nb.server"],
     "dicomweb_nb.hooks": ["dicomweb_nb.client", "dicomweb_nb.server", *NOTEBOOK_LAYER],
+    "dicomweb_nb.protocol.multipart": ["requests", "starlette", "numpy", *NOTEBOOK_LAYER],
+    "dicomweb_nb.protocol.media": ["pydicom", "requests", "starlette", *NOTEBOOK_LAYER],
+    "dicomweb_nb.tables": ["matplotlib", "ipywidgets", "starlette", "dicomweb_nb.client"],
+    "dicomweb_nb.display": ["pandas", "ipywidgets", "starlette", "IPython", "dicomweb_nb.client"],
 }
 
 

@@ -111,7 +111,7 @@ def test_two_servers_on_one_folder(tmp_path: Path, tutorial_dir: Path) -> None:
         assert a.running
 
 
-def test_temporary_folder_is_removed(tmp_path: Path) -> None:
+def test_temporary_folder_is_removed() -> None:
     server = LocalServer().start()
     folder = server.data_dir
     assert folder is not None and folder.exists()

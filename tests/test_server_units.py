@@ -184,7 +184,7 @@ def test_unexpected_errors_answer_500_with_a_request_id_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     # A fault no real request can cause on demand: the index itself fails.
-    def broken(self: Index) -> dict[str, int]:
+    def broken(_self: Index) -> dict[str, int]:
         raise RuntimeError(f"disk on fire at {tmp_path}/index.sqlite")
 
     monkeypatch.setattr(Index, "counts", broken)

@@ -48,7 +48,7 @@ def test_unknown_ids_are_404(server: LocalServer) -> None:
     assert r.status_code == 400
 
 
-def test_instance_as_stored_and_transcoded(server: LocalServer, mf: dict[str, str]) -> None:
+def test_instance_as_stored_and_transcoded(mf: dict[str, str]) -> None:
     r = requests.get(mf["rle"], headers={"Accept": "application/dicom; transfer-syntax=*"})
     assert r.headers["content-type"] == f"application/dicom; transfer-syntax={RLE}"
     assert pydicom.dcmread(io.BytesIO(r.content)).file_meta.TransferSyntaxUID == RLE
@@ -73,7 +73,7 @@ def test_instance_as_stored_and_transcoded(server: LocalServer, mf: dict[str, st
     assert "1.2.840.10008.1.2.4.50" in r.text
 
 
-def test_study_multipart_forms(server: LocalServer, mf: dict[str, str]) -> None:
+def test_study_multipart_forms(mf: dict[str, str]) -> None:
     for accept, syntaxes in [
         ('multipart/related; type="application/dicom"; transfer-syntax=*', {ELE, RLE}),
         ("*/*", {ELE, RLE}),
@@ -93,7 +93,7 @@ def test_study_multipart_forms(server: LocalServer, mf: dict[str, str]) -> None:
     assert r.status_code == 406
 
 
-def test_frames(server: LocalServer, mf: dict[str, str]) -> None:
+def test_frames(mf: dict[str, str]) -> None:
     multi = 'multipart/related; type="application/octet-stream"; transfer-syntax=*'
     for which in ("native", "rle"):
         r = requests.get(

@@ -8,8 +8,8 @@ from typing import Any
 
 from pydicom.datadict import keyword_for_tag
 
+from ..protocol.dicomjson import TAG_DIGITS, tag_of
 from ..protocol.dicomjson import first_value as protocol_first_value
-from ..protocol.dicomjson import tag_of
 from .errors import InvalidInput
 
 FilterValue = str | int | dt.date | Sequence[str] | tuple[Any, Any]
@@ -37,7 +37,7 @@ def tag_key(attribute: str | int) -> str:
         return f"{attribute:08X}"
     # Lenient beyond PS3.18's keyword-or-eight-hex-digits: "(0010,0010)" and "0010,0010" too.
     text = attribute.strip().strip("()").replace(",", "")
-    tag = tag_of(text if len(text) == 8 else attribute)
+    tag = tag_of(text if len(text) == TAG_DIGITS else attribute)
     if tag is None:
         raise InvalidInput(
             f"'{attribute}' is not a DICOM keyword or tag (e.g. PatientName, 00100010)."
@@ -65,7 +65,7 @@ def filter_value(value: FilterValue) -> str:
     """
     if isinstance(value, dt.datetime | dt.date):
         return _date(value)
-    if isinstance(value, tuple) and len(value) == 2:
+    if isinstance(value, tuple) and len(value) == 2:  # noqa: PLR2004 - a (start, end) range
         start, end = (
             "" if v is None else _date(v) if isinstance(v, dt.date) else str(v) for v in value
         )

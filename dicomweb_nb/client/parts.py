@@ -17,6 +17,9 @@ from .errors import InvalidInput, ProtocolError
 
 CHUNK = 1 << 20
 
+# PS3.18 8.3.5.1.2.2: quality is 1..100.
+MAX_QUALITY = 100
+
 
 def accept_dicom(transfer_syntax: str) -> str:
     """Return the Accept header asking for instances in a transfer syntax.
@@ -189,7 +192,7 @@ def rendered_params(media_type: str, quality: int | None) -> list[tuple[str, str
         raise InvalidInput(f"media_type must be image/png or image/jpeg, not {media_type!r}.")
     params = []
     if quality is not None:
-        if not 1 <= quality <= 100:
+        if not 1 <= quality <= MAX_QUALITY:
             raise InvalidInput(f"quality must be 1..100, got {quality}.")
         params.append(("quality", str(quality)))
     return params

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from http import HTTPStatus
 from typing import Any
 
 import requests
@@ -165,7 +166,7 @@ class SearchMixin(ClientBase):
 
 def _json_list(response: requests.Response) -> list[dict[str, Any]]:
     # 204, an empty body and [] all mean "no match"; some proxies send an empty HTML page.
-    if response.status_code == 204 or not response.content.strip():
+    if response.status_code == HTTPStatus.NO_CONTENT or not response.content.strip():
         return []
     try:
         data = response.json()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterable, Mapping
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -25,6 +26,9 @@ TokenSource = str | Callable[[], str]
 # Kept literal in query strings: Orthanc does not percent-decode values, so "Mar*" must arrive as
 # written (a "%2A" matches nothing there); these characters are legal in a URI query anyway.
 _QUERY_SAFE = "*?,-._~:/"
+
+# How much of a server's error body an exception message quotes.
+MAX_DETAIL = 500
 
 
 class TokenAuth(requests.auth.AuthBase):
@@ -199,7 +203,9 @@ class Session:
                 f"{method} {url}: cannot connect ({_reason(exc)}). Is the server running and the "
                 "URL right?"
             ) from exc
-        if response.status_code >= 400 and response.status_code not in set(allow):
+        if response.status_code >= HTTPStatus.BAD_REQUEST and response.status_code not in set(
+            allow
+        ):
             raise status_error(method, response)
         return response
 
@@ -232,8 +238,8 @@ def status_error(method: str, response: requests.Response) -> HTTPStatusError:
         detail = response.text.strip()
     except Exception:
         detail = ""
-    if len(detail) > 500:
-        detail = detail[:500] + "…"
+    if len(detail) > MAX_DETAIL:
+        detail = detail[:MAX_DETAIL] + "…"
     url = response.request.url or response.url if response.request else response.url
     message = f"{method} {url} -> {status} {response.reason}"
     if detail:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from http import HTTPStatus
 from typing import Any
 
 import requests
@@ -136,7 +137,7 @@ class StoreMixin(ClientBase):
             _store_path(study_instance_uid),
             headers={"Content-Type": "application/dicom", "Accept": "application/dicom+json"},
             data=data,
-            allow=(409,),
+            allow=(HTTPStatus.CONFLICT,),
         )
         _collect(response, [prepared], result)
         return result
@@ -157,9 +158,9 @@ class StoreMixin(ClientBase):
             # A known length, so the body is streamed without chunked encoding (which made
             # Orthanc answer 200 while storing nothing: dicomweb-client issue #42).
             data=StreamingIterator(length, body),
-            allow=(409,),
+            allow=(HTTPStatus.CONFLICT,),
         )
-        if raise_on_conflict and response.status_code == 409:
+        if raise_on_conflict and response.status_code == HTTPStatus.CONFLICT:
             raise status_error("POST", response)
         _collect(response, batch, result)
 
@@ -219,7 +220,7 @@ def _collect(response: requests.Response, batch: list[Prepared], result: StoreRe
                 index=index_of(uid),
             )
         )
-    if response.status_code == 409 and not body:
+    if response.status_code == HTTPStatus.CONFLICT and not body:
         for p in batch:
             result.instances.append(
                 InstanceOutcome(

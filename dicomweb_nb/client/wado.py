@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterator
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -204,7 +205,7 @@ class WadoMixin(ClientBase):
         if cached:
             headers["If-None-Match"] = cached[0]
         response = self.session.request("GET", path + "/metadata", headers=headers)
-        if response.status_code == 304 and cached:
+        if response.status_code == HTTPStatus.NOT_MODIFIED and cached:
             return SearchResults(cached[1], level="instance")
         data: list[dict[str, Any]] = response.json() if response.content else []
         etag = response.headers.get("ETag")

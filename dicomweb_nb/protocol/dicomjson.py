@@ -13,6 +13,7 @@ from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 
 _HEX = frozenset("0123456789abcdefABCDEF")
+TAG_DIGITS = 8  # a tag as eight hex digits, e.g. 00100010
 
 
 def tag_of(attribute_id: str) -> int | None:
@@ -30,7 +31,7 @@ def tag_of(attribute_id: str) -> int | None:
     int or None
         The tag, or None when ``attribute_id`` is neither.
     """
-    if len(attribute_id) == 8 and set(attribute_id) <= _HEX:
+    if len(attribute_id) == TAG_DIGITS and set(attribute_id) <= _HEX:
         return int(attribute_id, 16)
     tag = tag_for_keyword(attribute_id)
     return int(tag) if tag is not None else None

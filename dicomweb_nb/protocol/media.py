@@ -91,7 +91,7 @@ def parse_media_type(text: str) -> MediaType:
         if not name:
             continue
         value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] == '"':
+        if value[:1] == value[-1:] == '"' and len(value) > 1:
             value = value[1:-1]
         params[name] = value.strip()
     inner = params.get("type")

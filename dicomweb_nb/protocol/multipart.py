@@ -261,8 +261,8 @@ class StreamingDecoder:
                 self._buf = self._buf[idx + len(self._delim) :]
                 self._state = "after-delimiter"
             elif self._state == "after-delimiter":
-                if len(self._buf) < 2:
-                    break
+                if len(self._buf) < len(b"--"):
+                    break  # not yet known whether this is the close delimiter
                 if self._buf.startswith(b"--"):
                     self.done = True
                     break

@@ -171,7 +171,7 @@ def _parse_int(name: str, raw: str, lo: int, hi: int | None) -> int:
     return value
 
 
-def _parse_includefield(values: list[str], level: Level, levels: tuple[Level, ...]) -> list[int]:
+def _parse_includefield(values: list[str], levels: tuple[Level, ...]) -> list[int]:
     names = [n.strip() for v in values for n in v.split(",")]
     if "all" in names:
         if len(names) > 1:
@@ -269,7 +269,7 @@ def parse_query(
     include: list[int] = []
     for lv in levels:
         include.extend(default_tags(lv, version))
-    include.extend(_parse_includefield(includefield, level, levels))
+    include.extend(_parse_includefield(includefield, levels))
     include.extend(attr.tag for attr, _ in raw_filters)
     query.include = list(dict.fromkeys(include))
     return query

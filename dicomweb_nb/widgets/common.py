@@ -99,7 +99,7 @@ class StatusPanel(widgets.VBox):
             self.state = state
             self.message = message
 
-    def _show_status(self, change: object = None) -> None:
+    def _show_status(self, _change: object = None) -> None:
         self.status.value = status(self.message, COLOURS[self.state])
 
 

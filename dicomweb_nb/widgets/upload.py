@@ -103,7 +103,7 @@ class UploadPanel(ClientPanel):
 
         done = 0
 
-        def progress(count: int, total: int | None) -> None:
+        def progress(count: int, _total: int | None) -> None:
             nonlocal done
             done = self.progress.value = count
             self.set_status("busy", f"Uploading: {count} of {len(items)} files done…")
