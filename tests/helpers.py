@@ -72,3 +72,22 @@ def make_instance(study: str, series: str, sop: str, **attrs: Any) -> bytes:
     buf = io.BytesIO()
     ds.save_as(buf, enforce_file_format=True)
     return buf.getvalue()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve(folder: Any, port: int, *extra: str, **popen: Any) -> Any:
+    """Start `dicomweb-nb serve` in its own process on a data folder (not waiting for it)."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "dicomweb_nb.cli", "serve", "--port", str(port)]
+    command += ["--data", str(folder), "--log-level", "warning", *extra]
+    return subprocess.Popen(command, **popen)

@@ -11,10 +11,8 @@ import io
 import os
 import random
 import signal
-import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -25,32 +23,15 @@ import requests
 
 from dicomweb_nb import samples
 
+from .helpers import free_port, serve
+
 JSON = {"Accept": "application/dicom+json"}
 KILLS = 5
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _start(folder: Path, port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dicomweb_nb.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--data",
-            str(folder),
-            "--log-level",
-            "warning",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    proc: subprocess.Popen[bytes] = serve(
+        folder, port, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     for _ in range(300):
         try:
@@ -73,7 +54,7 @@ def _payloads(count: int) -> dict[str, tuple[pydicom.Dataset, bytes]]:
 
 
 def test_kill_9_under_load_loses_nothing_acknowledged(tmp_path: Path) -> None:
-    folder, port = tmp_path / "data", _port()
+    folder, port = tmp_path / "data", free_port()
     base = f"http://127.0.0.1:{port}/v1"
     payloads = _payloads(400)
     pending = list(payloads)

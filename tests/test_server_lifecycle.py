@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import requests
 from dicomweb_nb import samples
 from dicomweb_nb.server.local import LocalServer
 
-from .helpers import JSON, make_instance, stow
+from .helpers import JSON, free_port, make_instance, serve, stow
 
 S, SE = samples.STUDY_UID, samples.SERIES_UID_GREEN_RED
 
@@ -146,28 +145,9 @@ def test_versions_and_headers(server: LocalServer) -> None:
 
 
 def test_cli_serve_with_samples(tmp_path: Path) -> None:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dicomweb_nb.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--data",
-            str(tmp_path),
-            "--samples",
-            "--log-level",
-            "warning",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    port = free_port()
+    proc = serve(
+        tmp_path, port, "--samples", stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
         url = f"http://127.0.0.1:{port}/v1"

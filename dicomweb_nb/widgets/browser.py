@@ -11,7 +11,7 @@ import traitlets
 
 from ..client import DicomWebClient
 from ..client.dicomjson import first_value
-from .common import ClientPanel, error_text
+from .common import ClientPanel
 
 
 def _label(item: dict[str, Any], *keys: str) -> str:
@@ -264,13 +264,3 @@ class StudyBrowser(ClientPanel):
 
         if self._run("Deleting", action):
             self.search()
-
-    def report_error(self, exc: Exception) -> None:
-        """Show an error in the panel.
-
-        Parameters
-        ----------
-        exc : Exception
-            The error.
-        """
-        self.set_status("error", error_text(exc))
