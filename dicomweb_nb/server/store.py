@@ -60,9 +60,13 @@ class Archive:
     ----------
     root : str or Path
         The data folder; created when missing.
+    durable : bool
+        Fsync each file and its folder before the index commit (the default: an acknowledged
+        instance survives power loss). ``False`` is for bulk loading a benchmark archive only.
     """
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], *, durable: bool = True) -> None:
+        self.durable = durable
         self.root = Path(root)
         self.tmp = self.root / "tmp"
         self.instances_dir = self.root / "instances"
@@ -216,12 +220,14 @@ class Archive:
                 fh.seek(0)
                 fh.write(bytes(PREAMBLE))  # the reference zeroes the preamble; nothing else changes
             fh.flush()
-            os.fsync(fh.fileno())
+            if self.durable:
+                os.fsync(fh.fileno())
             size = os.fstat(fh.fileno()).st_size
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(temp, final)
         try:
-            _fsync_dir(final.parent)
+            if self.durable:
+                _fsync_dir(final.parent)
             record = InstanceRecord(
                 watermark,
                 parsed.study_uid,
