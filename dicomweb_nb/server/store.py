@@ -17,7 +17,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, BinaryIO
 
 from ..protocol.status import ALREADY_EXISTS, PROCESSING_FAILURE, VALIDATION_FAILED
 from .index import AlreadyExists, Index, InstanceRecord
@@ -98,6 +98,28 @@ class Archive:
             The file.
         """
         return self.root / record.path
+
+    def open_file(self, record: InstanceRecord) -> BinaryIO:
+        """Open a stored instance for reading; the open file survives a concurrent delete.
+
+        Parameters
+        ----------
+        record : InstanceRecord
+            The index record.
+
+        Returns
+        -------
+        BinaryIO
+            The file, buffered. Its ``name`` is the descriptor, not the path, so no message built
+            from it (pydicom's, say) can show a client where the data folder is.
+
+        Raises
+        ------
+        FileNotFoundError
+            When a delete removed the file after the record was read.
+        """
+        fd = os.open(self.path_of(record), os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        return os.fdopen(fd, "rb")
 
     def ingest(self, temp: Path, *, study_in_path: str | None, version: str) -> Outcome:
         """Validate a received part and store it; the temp file is consumed either way.
