@@ -97,7 +97,8 @@ def is_valid_uid(value: str) -> bool:
         True when valid.
     """
     value = value.rstrip(" \x00")
-    return 0 < len(value) <= 64 and bool(UID_PATTERN.match(value))
+    # fullmatch: with match, "$" also matches before a final newline, and "1.2\n" passed.
+    return 0 < len(value) <= 64 and bool(UID_PATTERN.fullmatch(value))
 
 
 def _allowed_levels(level: Level, path: dict[str, str]) -> tuple[Level, ...]:
