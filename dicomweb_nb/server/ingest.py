@@ -209,7 +209,12 @@ def parse_instance(path: Path, version: str) -> ParsedInstance:
             warnings.simplefilter("ignore")
             ds = pydicom.dcmread(path, defer_size=1024)
             ds.get("SOPInstanceUID")  # forces the first elements to parse
-    except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError) as exc:
+    except OSError as exc:
+        # The received file could not be read back (not the sender's fault); no path in words.
+        raise InvalidInstance(
+            PROCESSING_FAILURE, f"The received part could not be read: {exc.strerror or exc}"
+        ) from exc
+    except (InvalidDicomError, EOFError, ValueError, KeyError, TypeError) as exc:
         raise InvalidInstance(
             VALIDATION_FAILED, f"Not a readable DICOM Part 10 file: {exc}"
         ) from exc

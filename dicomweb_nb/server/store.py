@@ -13,6 +13,7 @@ concurrent delete is removing.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import time
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from typing import IO, BinaryIO
 from ..protocol.status import ALREADY_EXISTS, PROCESSING_FAILURE, VALIDATION_FAILED
 from .index import AlreadyExists, Index, InstanceRecord
 from .ingest import InvalidInstance, ParsedInstance, parse_instance
+
+log = logging.getLogger("dicomweb_nb.server")
 
 PREAMBLE = 128
 _STALE_TEMP_SECONDS = 600
@@ -41,6 +44,14 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)
     warning_reason: int | None = None
     multi_valued: bool = False
+
+
+def _reason(exc: BaseException) -> str:
+    # In words for the client: an OSError's reason without the file name it carries.
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}."
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def _fsync_dir(path: Path) -> None:
@@ -170,12 +181,21 @@ class Archive:
                     else "another request is storing the same UIDs right now"
                 )
                 return outcome
+            except Exception as exc:  # the index cannot take a row: "database or disk is full"
+                log.warning("reserving %s failed: %s", parsed.sop_uid, exc)
+                outcome.reason = PROCESSING_FAILURE
+                outcome.message = f"The instance could not be indexed: {_reason(exc)}"
+                return outcome
             try:
                 self._write(temp, parsed, watermark)
             except Exception as exc:
-                self.index.release(watermark)
+                log.warning("storing %s failed: %s", parsed.sop_uid, exc)
+                try:
+                    self.index.release(watermark)
+                except Exception:  # the same full disk; the reservation stays "being created"
+                    log.exception("releasing the reservation of %s failed", parsed.sop_uid)
                 outcome.reason = PROCESSING_FAILURE
-                outcome.message = f"The instance could not be written: {exc}"
+                outcome.message = f"The instance could not be written: {_reason(exc)}"
                 return outcome
             outcome.stored = True
             outcome.warnings = parsed.warnings
