@@ -23,6 +23,7 @@ from typing import IO, BinaryIO
 from ..protocol.status import ALREADY_EXISTS, PROCESSING_FAILURE, VALIDATION_FAILED
 from .index import AlreadyExists, Index, InstanceRecord
 from .ingest import InvalidInstance, ParsedInstance, parse_instance
+from .private import make_private_dirs, private_database, restrict_dir
 
 log = logging.getLogger("dicomweb_nb.server")
 
@@ -75,8 +76,10 @@ class Archive:
         self.root = Path(root)
         self.tmp = self.root / "tmp"
         self.instances_dir = self.root / "instances"
-        self.tmp.mkdir(parents=True, exist_ok=True)
-        self.instances_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(self.root)
+        restrict_dir(self.tmp)
+        restrict_dir(self.instances_dir)
+        private_database(self.root / "index.sqlite")
         self.index = Index(self.root / "index.sqlite")
         cutoff = time.time() - _STALE_TEMP_SECONDS
         for leftover in self.tmp.iterdir():
@@ -219,8 +222,15 @@ class Archive:
             fh.flush()
             os.fsync(fh.fileno())
             size = os.fstat(fh.fileno()).st_size
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(temp, final)
+        for attempt in range(3):
+            make_private_dirs(final.parent)
+            try:
+                os.replace(temp, final)
+                break
+            except FileNotFoundError:
+                # A delete emptied the series and removed its folder between the two calls.
+                if attempt == 2 or not temp.exists():
+                    raise
         try:
             _fsync_dir(final.parent)
             record = InstanceRecord(
