@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import socket
 import stat
+import time
 from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
 
 from dicomweb_nb import LocalServer
+from dicomweb_nb.server.app import create_app
+from dicomweb_nb.server.serving import TimedH11Protocol
 
-from .helpers import make_instance, stow
+from .helpers import JSON, make_instance, multipart, stow
 
 STUDY, SERIES = "1.2.826.0.1.3680043.8.498.9", "1.2.826.0.1.3680043.8.498.9.1"
 
@@ -34,3 +43,104 @@ def test_data_folders_and_index_are_owner_only_whatever_the_umask(tmp_path: Path
             assert _mode(instance) == 0o600
     finally:
         os.umask(old)
+
+
+def test_bearer_scheme_in_any_case_and_a_quiet_health_check(tmp_path: Path) -> None:
+    with LocalServer(tmp_path / "data", token="s3cret") as server:
+        url = f"{server.url}/studies"
+        for scheme in ("Bearer", "bearer", "BEARER", "bEaReR"):
+            r = requests.get(url, headers={**JSON, "Authorization": f"{scheme} s3cret"})
+            assert r.status_code == 204, scheme
+        for wrong in ("Bearer s3cre", "Basic s3cret", "s3cret", "Bearer"):
+            assert requests.get(url, headers={**JSON, "Authorization": wrong}).status_code == 401
+        health = f"{server.base_url}/health/check"
+        assert requests.get(health).json() == {"status": "Healthy"}
+        authorised = requests.get(health, headers={"Authorization": "bearer s3cret"}).json()
+        assert authorised["status"] == "Healthy" and "studies" in authorised
+    with LocalServer(tmp_path / "open") as server:  # no token: everything is open anyway
+        assert "studies" in requests.get(f"{server.base_url}/health/check").json()
+
+
+def test_max_body_is_refused_in_the_reference_words(tmp_path: Path) -> None:
+    parts = [make_instance(STUDY, SERIES, f"{SERIES}.{k}") for k in range(1, 6)]
+    with LocalServer(tmp_path / "data", max_body=3000) as server:
+        assert stow(server.url, parts[:1]).status_code == 200
+        # DicomCoreResource.resx RequestLengthLimitExceeded, 413 (PayloadTooLargeException).
+        expected = "The request exceeded the allowed limit of 3000 bytes."
+        r = stow(server.url, parts)  # Content-Length says it up front
+        assert r.status_code == 413 and r.text == expected
+        assert r.headers["connection"] == "close"
+        body, content_type = multipart(parts)
+        chunks = (body[i : i + 1000] for i in range(0, len(body), 1000))  # no length: chunked
+        r = requests.post(
+            f"{server.url}/studies", data=chunks, headers={**JSON, "Content-Type": content_type}
+        )
+        assert r.status_code == 413 and r.text.startswith(expected)
+        assert list((tmp_path / "data" / "tmp").iterdir()) == []
+
+
+def _closed_within(sock: socket.socket, seconds: float) -> bool:
+    sock.settimeout(seconds)
+    try:
+        while sock.recv(4096):
+            pass
+        return True
+    except TimeoutError:
+        return False
+
+
+def test_a_slow_request_head_is_cut_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(TimedH11Protocol, "header_timeout", 0.5)
+    with LocalServer(tmp_path / "data") as server:
+        # Never a byte; then half a request line: both are closed, generously soon.
+        with socket.create_connection((server.host, server.port)) as silent:
+            assert _closed_within(silent, 15)
+        with socket.create_connection((server.host, server.port)) as slow:
+            slow.sendall(b"GET /health/check HTTP/1.1\r\nHost: x\r\n")
+            assert _closed_within(slow, 15)
+        # A request that arrives whole is answered, on a connection that stays usable.
+        with requests.Session() as s:
+            for _ in range(2):
+                assert s.get(f"{server.base_url}/health/check", timeout=10).status_code == 200
+                time.sleep(0.7)  # longer than the head timeout, between requests
+
+
+def test_a_stalled_body_is_answered_408(tmp_path: Path) -> None:
+    app = create_app(tmp_path / "data", body_timeout=0.2)
+    sent: list[dict[str, Any]] = []
+
+    async def run() -> None:
+        messages = [{"type": "http.request", "body": b"--x\r\n", "more_body": True}]
+
+        async def receive() -> dict[str, Any]:
+            if messages:
+                return messages.pop(0)
+            await asyncio.sleep(3600)  # the client stopped sending
+            raise AssertionError("not reached")
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/v1/studies",
+            "raw_path": b"/v1/studies",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [
+                (b"accept", b"application/dicom+json"),
+                (b"content-type", b'multipart/related; type="application/dicom"; boundary=x'),
+            ],
+            "client": ("127.0.0.1", 1),
+            "server": ("127.0.0.1", 2),
+        }
+        await asyncio.wait_for(app(scope, receive, send), 30)
+
+    asyncio.run(run())
+    assert sent[0]["status"] == 408
+    assert (b"connection", b"close") in sent[0]["headers"]
+    assert b"stopped arriving for 0.2 seconds" in sent[1]["body"]

@@ -64,7 +64,7 @@ async def store(request: Request) -> Response:
                     await ingest(part)
             receiver.finish()
         except RequestError as exc:
-            raise RequestError(exc.status, _with_progress(str(exc), outcomes)) from exc
+            raise RequestError(exc.status, _with_progress(str(exc), outcomes), exc.headers) from exc
         finally:
             receiver.close()
     status, body = build_response(
