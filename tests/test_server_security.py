@@ -6,7 +6,10 @@ import asyncio
 import os
 import socket
 import stat
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +17,7 @@ import pytest
 import requests
 
 from dicomweb_nb import LocalServer
+from dicomweb_nb.cli import build_parser, parse_size
 from dicomweb_nb.server.app import create_app
 from dicomweb_nb.server.serving import TimedH11Protocol
 
@@ -61,7 +65,58 @@ def test_bearer_scheme_in_any_case_and_a_quiet_health_check(tmp_path: Path) -> N
         assert "studies" in requests.get(f"{server.base_url}/health/check").json()
 
 
+@pytest.fixture()
+def serve(tmp_path: Path) -> Iterator[Any]:
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start(*options: str, env: dict[str, str] | None = None) -> str:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        command = [sys.executable, "-m", "dicomweb_nb.cli", "serve", "--port", str(port)]
+        command += ["--data", str(tmp_path / f"data{len(procs)}"), "--log-level", "warning"]
+        proc = subprocess.Popen(
+            [*command, *options],
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        procs.append(proc)
+        root = f"http://127.0.0.1:{port}"
+        for _ in range(600):
+            try:
+                requests.get(f"{root}/health/check", timeout=1)
+                return f"{root}/v1"
+            except requests.ConnectionError:
+                assert proc.poll() is None, "dicomweb-nb serve exited"
+                time.sleep(0.05)
+        raise AssertionError("dicomweb-nb serve did not start")
+
+    yield start
+    for proc in procs:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_the_token_from_a_file_or_the_environment(serve: Any, tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("from-a-file\n")
+    token_file.chmod(0o600)
+    for url, token in (
+        (serve("--token-file", str(token_file)), "from-a-file"),
+        (serve(env={"DICOMWEB_NB_TOKEN": "from-the-environment"}), "from-the-environment"),
+    ):
+        assert requests.get(f"{url}/studies", headers=JSON).status_code == 401
+        good = {**JSON, "Authorization": f"Bearer {token}"}
+        assert requests.get(f"{url}/studies", headers=good).status_code == 204
+    with pytest.raises(SystemExit):  # one way at a time
+        build_parser().parse_args(["serve", "--token", "a", "--token-file", str(token_file)])
+
+
 def test_max_body_is_refused_in_the_reference_words(tmp_path: Path) -> None:
+    assert parse_size("4G") == 4 * 1024**3 and parse_size("512KiB") == 512 * 1024
+    assert parse_size("0") is None and parse_size("none") is None
+    assert build_parser().parse_args(["serve"]).max_body == 4 * 1024**3
     parts = [make_instance(STUDY, SERIES, f"{SERIES}.{k}") for k in range(1, 6)]
     with LocalServer(tmp_path / "data", max_body=3000) as server:
         assert stow(server.url, parts[:1]).status_code == 200
