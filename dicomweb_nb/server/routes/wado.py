@@ -118,7 +118,11 @@ def _part_type(choice: Choice, transfer_syntax: str) -> str:
     return f"{choice.part_type}; transfer-syntax={transfer_syntax}"
 
 
-def _instance_part(fh: BinaryIO, choice: Choice) -> BodyPart:
+def _instance_part(fh: BinaryIO, record: InstanceRecord, choice: Choice) -> BodyPart:
+    if choice.transfer_syntax in ("*", record.transfer_syntax):
+        # As stored: the index knows its syntax, no need to read the file's header.
+        size = _size(fh)
+        return BodyPart(_part_type(choice, record.transfer_syntax), size, partial(_file_chunks, fh))
     data, ts = transcode.instance_bytes(fh, choice.transfer_syntax)
     if data is None:
         return BodyPart(_part_type(choice, ts), _size(fh), partial(_file_chunks, fh))
@@ -133,7 +137,7 @@ def _parts_in_turn(
     for record, fh in opened:
         fh = fh if fh is not None else _open(archive, record)
         if fh is not None:  # else deleted meanwhile: left out
-            yield _instance_part(fh, choice)
+            yield _instance_part(fh, record, choice)
 
 
 def retrieve(request: Request) -> Response:
@@ -155,10 +159,10 @@ def retrieve(request: Request) -> Response:
     files = [fh for _, fh in opened]
     try:
         _check_transcodable((r for r, _ in opened), choice.transfer_syntax)
-        first = files[0]
+        first_record, first = opened[0]
         if first is not None and (not choice.multipart or len(opened) == 1):
             # Transcode up front so an impossible conversion is a 406, not a broken stream.
-            part = _instance_part(first, choice)
+            part = _instance_part(first, first_record, choice)
             if not choice.multipart:
                 headers = {"Content-Type": part.content_type, "Content-Length": str(part.size)}
                 return StreamingResponse(_closing(part.chunks(), files), headers=headers)
@@ -167,7 +171,7 @@ def retrieve(request: Request) -> Response:
             choice.transfer_syntax in ("*", r.transfer_syntax) for r, _ in opened
         ):
             # Every part as stored and open: sizes known, so the answer has a Content-Length.
-            parts = [_instance_part(fh, choice) for fh in files if fh is not None]
+            parts = [_instance_part(fh, r, choice) for r, fh in opened if fh is not None]
             return _multipart(parts, files)
     except BaseException:
         for fh in files:
