@@ -33,9 +33,9 @@ from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from servers import start_ours  # noqa: E402
+from servers import start_ours
 
-from dicomweb_nb.server.store import Archive  # noqa: E402
+from dicomweb_nb.server.store import Archive
 
 JSON = {"Accept": "application/dicom+json"}
 FAMILIES = ["Müller", "Wang", "Walker", "Doe", "Smith", "García", "Nguyen", "Kowalski", "Tanaka"]
@@ -101,7 +101,9 @@ def fill(archive: Archive, studies: int, start: int) -> int:
     return count
 
 
-def _timed(http: requests.Session, url: str, params: dict[str, str], repeat: int) -> dict[str, float]:
+def _timed(
+    http: requests.Session, url: str, params: dict[str, str], repeat: int
+) -> dict[str, float]:
     times = []
     status = 0
     for _ in range(repeat):
@@ -128,7 +130,10 @@ def qido_table(base: str, total_studies: int, repeat: int) -> dict[str, dict[str
             "all studies (default limit)": ("/studies", {}),
             "PatientID exact (1 hit)": ("/studies", {"PatientID": f"P{k:07d}"}),
             "AccessionNumber exact (1 hit)": ("/studies", {"AccessionNumber": f"A{k:07d}"}),
-            "PatientName fuzzy 'mül'": ("/studies", {"PatientName": "mül", "fuzzymatching": "true"}),
+            "PatientName fuzzy 'mül'": (
+                "/studies",
+                {"PatientName": "mül", "fuzzymatching": "true"},
+            ),
             "PatientName wildcard 'Wa*'": ("/studies", {"PatientName": "Wa*"}),
             "StudyDate one year": ("/studies", {"StudyDate": "20100101-20101231"}),
             "series with Modality=CT": ("/series", {"Modality": "CT"}),
@@ -136,7 +141,10 @@ def qido_table(base: str, total_studies: int, repeat: int) -> dict[str, dict[str
             "series of one study": (f"/studies/{study}/series", {}),
             "instances of one study": (f"/studies/{study}/instances", {}),
         }
-        return {name: _timed(http, base + path, params, repeat) for name, (path, params) in queries.items()}
+        return {
+            name: _timed(http, base + path, params, repeat)
+            for name, (path, params) in queries.items()
+        }
 
 
 def stow_rate(base: str, studies: int, start: int) -> dict[str, float]:
@@ -147,26 +155,39 @@ def stow_rate(base: str, studies: int, start: int) -> dict[str, float]:
     with requests.Session() as http:
         started = time.perf_counter()
         for item in data[:half]:
-            http.post(base + "/studies", data=item, headers={**JSON, "Content-Type": "application/dicom"}).raise_for_status()
+            http.post(
+                base + "/studies", data=item, headers={**JSON, "Content-Type": "application/dicom"}
+            ).raise_for_status()
         out["stow_single_per_s"] = round(half / (time.perf_counter() - started), 1)
         started = time.perf_counter()
         rest = data[half:]
         for i in range(0, len(rest), 10):
             boundary = secrets.token_hex(8)
-            body = b"".join(
-                f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode() + d + b"\r\n"
-                for d in rest[i : i + 10]
-            ) + f"--{boundary}--\r\n".encode()
+            body = (
+                b"".join(
+                    f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
+                    + d
+                    + b"\r\n"
+                    for d in rest[i : i + 10]
+                )
+                + f"--{boundary}--\r\n".encode()
+            )
             ctype = f'multipart/related; type="application/dicom"; boundary={boundary}'
-            http.post(base + "/studies", data=body, headers={**JSON, "Content-Type": ctype}).raise_for_status()
+            http.post(
+                base + "/studies", data=body, headers={**JSON, "Content-Type": ctype}
+            ).raise_for_status()
         out["stow_batch10_per_s"] = round(len(rest) / (time.perf_counter() - started), 1)
     return out
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--instances", type=int, default=100_000)
-    parser.add_argument("--checkpoints", type=int, default=4, help="measure this many times while filling")
+    parser.add_argument(
+        "--checkpoints", type=int, default=4, help="measure this many times while filling"
+    )
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--data", help="data folder to fill (default: a temporary folder)")
     args = parser.parse_args()
@@ -187,18 +208,31 @@ def main() -> None:
         try:
             probe = stow_rate(base, 5, 10_000_000 + done_studies)  # 100 instances, then deleted
             for k in range(5):
-                uid = requests.get(base + "/studies", params={"PatientID": f"P{10_000_000 + done_studies + k:07d}"}, headers=JSON).json()[0]["0020000D"]["Value"][0]
+                uid = requests.get(
+                    base + "/studies",
+                    params={"PatientID": f"P{10_000_000 + done_studies + k:07d}"},
+                    headers=JSON,
+                ).json()[0]["0020000D"]["Value"][0]
                 requests.delete(f"{base}/studies/{uid}").raise_for_status()
             table = qido_table(base, done_studies, args.repeat)
         finally:
             proc.terminate()
             proc.wait()
-        row = {"instances": done_studies * 20, "bulk_fill_per_s": round(fill_rate, 1), **probe, "qido": table}
+        row = {
+            "instances": done_studies * 20,
+            "bulk_fill_per_s": round(fill_rate, 1),
+            **probe,
+            "qido": table,
+        }
         report.append(row)
-        print(f"\n== {row['instances']:,} instances (bulk fill {row['bulk_fill_per_s']}/s; "
-              f"STOW one/request {probe['stow_single_per_s']}/s, batches of 10 {probe['stow_batch10_per_s']}/s)")
+        print(
+            f"\n== {row['instances']:,} instances (bulk fill {row['bulk_fill_per_s']}/s; "
+            f"STOW one/request {probe['stow_single_per_s']}/s, batches of 10 {probe['stow_batch10_per_s']}/s)"
+        )
         for name, t in table.items():
-            print(f"  {name:32s} p50 {t['p50_ms']:8.2f} ms   p95 {t['p95_ms']:8.2f} ms   ({t['status']})")
+            print(
+                f"  {name:32s} p50 {t['p50_ms']:8.2f} ms   p95 {t['p95_ms']:8.2f} ms   ({t['status']})"
+            )
     results = Path(__file__).parent / "results"
     results.mkdir(exist_ok=True)
     (results / f"scale-{args.instances}.json").write_text(json.dumps(report, indent=1))

@@ -3,19 +3,74 @@
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import stat
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+
+TOKEN_VARIABLE = "DICOMWEB_NB_TOKEN"
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def parse_size(text: str) -> int | None:
+    """Parse a byte count such as ``4G``, ``512M``, ``1048576``; ``0`` or ``none`` means no limit.
+
+    Parameters
+    ----------
+    text : str
+        Digits with an optional binary unit K, M, G or T (``KiB``, ``MB``… read the same).
+
+    Returns
+    -------
+    int or None
+        The bytes, or None for no limit.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        For anything else.
+    """
+    if text.strip().lower() == "none":
+        return None
+    match = re.fullmatch(r"\s*(\d+)\s*([KMGT]?)(?:I?B)?\s*", text.upper())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a size such as 4G, 512M or 1048576.")
+    size = int(match.group(1)) * _UNITS[match.group(2)]
+    return size or None
+
+
+def _token(args: argparse.Namespace) -> str | None:
+    # The command line is visible to every local user (ps); a file or the environment is not.
+    if args.token_file:
+        path = Path(args.token_file)
+        token = path.read_text(encoding="utf-8").strip()
+        if not token:
+            raise SystemExit(f"dicomweb-nb serve: the token file {path} is empty.")
+        if stat.S_IMODE(path.stat().st_mode) & 0o077:
+            print(f"Warning: {path} can be read by other users; chmod 600 it.", file=sys.stderr)
+        return token
+    if args.token:
+        print(
+            f"Note: a token on the command line is visible to other users (ps); prefer "
+            f"--token-file or {TOKEN_VARIABLE}.",
+            file=sys.stderr,
+        )
+        return str(args.token)
+    return os.environ.get(TOKEN_VARIABLE) or None
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .server.app import create_app
+    from .server.serving import uvicorn_config
 
     data = Path(args.data) if args.data else Path(tempfile.mkdtemp(prefix="dicomweb-nb-"))
-    app = create_app(data, token=args.token)
+    token = _token(args)
+    app = create_app(data, token=token, max_body=args.max_body)
     if args.samples:
         from .samples import write_tutorial_samples
         from .server.store import Archive, import_files
@@ -28,9 +83,15 @@ def _serve(args: argparse.Namespace) -> int:
         )
     print(f"Data folder: {data}")
     print(f"DICOMweb base URL: http://{args.host}:{args.port}/v1 (also /v2)")
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print("Warning: listening beyond loopback; use --token to require a bearer token.")
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, lifespan="off")
+    if token is None and args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            "Warning: listening beyond loopback without a token; use --token-file or "
+            f"{TOKEN_VARIABLE} to require a bearer token."
+        )
+    config = uvicorn_config(
+        app, host=args.host, port=args.port, log_level=args.log_level, lifespan="off"
+    )
+    uvicorn.Server(config).run()
     return 0
 
 
@@ -58,7 +119,22 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="TCP port (default 8080)")
     serve.add_argument("--data", help="data folder (default: a new temporary folder)")
-    serve.add_argument("--token", help="require Authorization: Bearer TOKEN")
+    given = serve.add_mutually_exclusive_group()
+    given.add_argument(
+        "--token",
+        help=f"require Authorization: Bearer TOKEN (visible in ps; prefer --token-file or "
+        f"{TOKEN_VARIABLE})",
+    )
+    given.add_argument(
+        "--token-file", metavar="PATH", help="require the bearer token read from this file"
+    )
+    serve.add_argument(
+        "--max-body",
+        type=parse_size,
+        default="4G",
+        metavar="SIZE",
+        help="refuse request bodies larger than SIZE with 413 (default 4G; 0 for no limit)",
+    )
     serve.add_argument(
         "--samples", action="store_true", help="store the tutorial's three sample files at start"
     )

@@ -24,8 +24,25 @@ from pydicom.uid import (
 
 from dicomweb_nb import samples
 from dicomweb_nb.server import rendering, transcode
+from dicomweb_nb.server.frame_parts import frame_parts
 
 ELE = str(ExplicitVRLittleEndian)
+
+
+def _frames(path: Path, numbers: list[int], syntax: str) -> tuple[list[bytes], str]:
+    with open(path, "rb") as fh:
+        parts, served = frame_parts(fh, numbers, syntax)
+        return [b"".join(p.chunks()) for p in parts], served
+
+
+def _instance(path: Path, syntax: str) -> tuple[bytes | None, str]:
+    with open(path, "rb") as fh:
+        return transcode.instance_bytes(fh, syntax)
+
+
+def _render(path: Path, frame: int, media_type: str, quality: int = 100) -> bytes:
+    with open(path, "rb") as fh:
+        return rendering.render(fh, frame, media_type, quality)
 
 
 def _write(ds: Dataset, path: Path, syntax: str = ELE) -> Path:
@@ -66,11 +83,11 @@ def _first_pixel(frame: bytes) -> int:
 
 def test_frames_as_stored_are_exact_slices(files: dict[str, Path]) -> None:
     ds = pydicom.dcmread(files["native"])
-    data, syntax = transcode.frames(files["native"], [2, 5], "*")
+    data, syntax = _frames(files["native"], [2, 5], "*")
     assert syntax == ELE
     size = 64 * 64 * 2
     assert data == [ds.PixelData[size : 2 * size], ds.PixelData[4 * size : 5 * size]]
-    rle, syntax = transcode.frames(files["rle"], [3], "*")
+    rle, syntax = _frames(files["rle"], [3], "*")
     assert syntax == RLELossless and rle[0] != data[0]
 
 
@@ -78,13 +95,13 @@ def test_frames_as_stored_are_exact_slices(files: dict[str, Path]) -> None:
 def test_frames_to_explicit_le_equal_the_native_bytes(files: dict[str, Path], source: str) -> None:
     expected = pydicom.dcmread(files["native"]).PixelData
     size = 64 * 64 * 2
-    data, syntax = transcode.frames(files[source], [1, 4], ELE)
+    data, syntax = _frames(files[source], [1, 4], ELE)
     assert syntax == ELE
     assert data == [expected[:size], expected[3 * size : 4 * size]]
 
 
 def test_frame_to_jpeg2000_round_trips(files: dict[str, Path]) -> None:
-    [codestream], syntax = transcode.frames(files["native"], [4], str(JPEG2000Lossless))
+    [codestream], syntax = _frames(files["native"], [4], str(JPEG2000Lossless))
     assert syntax == JPEG2000Lossless
     decoded = get_decoder(JPEG2000Lossless).as_array(
         encapsulate([codestream]),
@@ -102,7 +119,7 @@ def test_frame_to_jpeg2000_round_trips(files: dict[str, Path]) -> None:
 
 @pytest.mark.parametrize("source", ["implicit", "big", "rle", "j2k"])
 def test_instance_transcoded_to_explicit_le(files: dict[str, Path], source: str) -> None:
-    data, syntax = transcode.instance_bytes(files[source], ELE)
+    data, syntax = _instance(files[source], ELE)
     assert syntax == ELE and data is not None
     assert data[:128] == bytes(128) and data[128:132] == b"DICM"
     ds = pydicom.dcmread(io.BytesIO(data))
@@ -112,9 +129,9 @@ def test_instance_transcoded_to_explicit_le(files: dict[str, Path], source: str)
 
 
 def test_instance_as_stored_and_to_jpeg2000(files: dict[str, Path]) -> None:
-    assert transcode.instance_bytes(files["rle"], "*") == (None, RLELossless)
-    assert transcode.instance_bytes(files["native"], ELE) == (None, ELE)
-    data, syntax = transcode.instance_bytes(files["native"], str(JPEG2000Lossless))
+    assert _instance(files["rle"], "*") == (None, RLELossless)
+    assert _instance(files["native"], ELE) == (None, ELE)
+    data, syntax = _instance(files["native"], str(JPEG2000Lossless))
     assert syntax == JPEG2000Lossless and data is not None
     ds = pydicom.dcmread(io.BytesIO(data))
     assert np.array_equal(ds.pixel_array, pydicom.dcmread(files["native"]).pixel_array)
@@ -122,16 +139,16 @@ def test_instance_as_stored_and_to_jpeg2000(files: dict[str, Path]) -> None:
 
 def test_errors(files: dict[str, Path], tmp_path: Path) -> None:
     with pytest.raises(transcode.FrameError, match="6"):
-        transcode.frames(files["native"], [6], "*")
+        _frames(files["native"], [6], "*")
     with pytest.raises(transcode.TranscodeError, match=re.escape("1.2.840.10008.1.2.4.50")):
-        transcode.instance_bytes(files["native"], "1.2.840.10008.1.2.4.50")
+        _instance(files["native"], "1.2.840.10008.1.2.4.50")
     ds = samples.tutorial_dataset("red-triangle.dcm")
     del ds.PixelData
     empty = _write(ds, tmp_path / "no-pixels.dcm")
     with pytest.raises(transcode.FrameError, match="no pixel data"):
-        transcode.frames(empty, [1], "*")
+        _frames(empty, [1], "*")
     with pytest.raises(transcode.FrameError):
-        rendering.render(empty, 1, "image/png")
+        _render(empty, 1, "image/png")
 
 
 def _gray(values: np.ndarray, **attrs: object) -> Dataset:
@@ -144,7 +161,7 @@ def _gray(values: np.ndarray, **attrs: object) -> Dataset:
 
 
 def _png(path: Path, frame: int = 1) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(rendering.render(path, frame, "image/png"))))
+    return np.asarray(Image.open(io.BytesIO(_render(path, frame, "image/png"))))
 
 
 def test_render_window(tmp_path: Path) -> None:
@@ -170,8 +187,8 @@ def test_render_colour_palette_and_quality(tmp_path: Path) -> None:
     path = _write(samples.tutorial_dataset("green-square.dcm"), tmp_path / "rgb.dcm")
     image = _png(path)
     assert tuple(image[489, 492]) == samples.COLOURS["green-square.dcm"]
-    low = rendering.render(path, 1, "image/jpeg", quality=10)
-    high = rendering.render(path, 1, "image/jpeg", quality=100)
+    low = _render(path, 1, "image/jpeg", quality=10)
+    high = _render(path, 1, "image/jpeg", quality=100)
     assert low[:2] == b"\xff\xd8" and len(low) < len(high)
     ds = _gray(np.array([[0, 1], [2, 3]]))
     ds.BitsStored = 8

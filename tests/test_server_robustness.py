@@ -101,3 +101,30 @@ def test_any_accept_and_frame_list(loaded: LocalServer, accept: str, frames: str
 
 def test_no_temp_files_left(loaded: LocalServer) -> None:
     assert list((Path(loaded.data_dir or "") / "tmp").iterdir()) == []
+
+
+@SETTINGS
+@given(
+    numbers=st.one_of(
+        st.lists(st.integers(min_value=-2, max_value=3), max_size=40),
+        # Long lists, up to past the 4,096 bound, of one number repeated.
+        st.tuples(st.integers(0, 6000), st.integers(-1, 2)).map(lambda t: [t[1]] * t[0]),
+    ),
+    accept=st.sampled_from(
+        [
+            'multipart/related; type="application/octet-stream"; transfer-syntax=*',
+            'multipart/related; type="application/octet-stream"',
+            'multipart/related; type="image/jp2"',
+            "application/octet-stream",
+            "*/*",
+        ]
+    ),
+)
+def test_any_frame_list_is_answered(loaded: LocalServer, numbers: list[int], accept: str) -> None:
+    url = (
+        f"{loaded.url}/studies/{samples.STUDY_UID}/series/{samples.SERIES_UID_BLUE}"
+        f"/instances/{samples.INSTANCE_UID_BLUE}/frames/{','.join(map(str, numbers))}"
+    )
+    # Headers only: a long list is gigabytes, and the answer's status is what is asserted.
+    with requests.get(url, headers={"Accept": accept}, stream=True, timeout=60) as r:
+        assert r.status_code in (200, 400, 404, 406), (len(numbers), r.status_code, r.text[:200])

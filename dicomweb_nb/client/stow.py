@@ -96,14 +96,15 @@ class StoreMixin(ClientBase):
                     )
                 )
                 continue
-            if batch and (len(batch) >= batch_size or size + prepared.source.size > BATCH_BYTES):
+            part_size = prepared.source.size or 0  # every prepared input knows its size
+            if batch and (len(batch) >= batch_size or size + part_size > BATCH_BYTES):
                 self._store_batch(batch, study_instance_uid, result, raise_on_conflict)
                 if progress:
                     # Every input before this one has been sent or skipped.
                     progress(prepared.index, total)
                 batch, size = [], 0
             batch.append(prepared)
-            size += prepared.source.size
+            size += part_size
         if batch:
             self._store_batch(batch, study_instance_uid, result, raise_on_conflict)
         if progress:
@@ -151,6 +152,7 @@ class StoreMixin(ClientBase):
     ) -> None:
         sources = [p.source for p in batch if p.source is not None]
         content_type, length, body = encode(sources, "application/dicom")
+        assert length is not None  # every prepared input knows its size
         response = self.session.request(
             "POST",
             _store_path(study),

@@ -110,19 +110,19 @@ def related_content_type(boundary: str, part_type: str | None = None) -> str:
 
 @dataclass
 class BodyPart:
-    """One part to send: its Content-Type, its size, and its content in chunks.
+    """One part to send: its Content-Type, its size when known, and its content in chunks.
 
     ``chunks`` is called once, when the part's turn comes, so a file is opened (or an instance
     transcoded) only then.
     """
 
     content_type: str
-    size: int
+    size: int | None
     chunks: Callable[[], Iterable[bytes]]
 
 
-def message_length(parts: Iterable[BodyPart], boundary: str) -> int:
-    """Return the length of the encoded message.
+def message_length(parts: Iterable[BodyPart], boundary: str) -> int | None:
+    """Return the length of the encoded message, or None when a part's size is unknown.
 
     Parameters
     ----------
@@ -133,11 +133,13 @@ def message_length(parts: Iterable[BodyPart], boundary: str) -> int:
 
     Returns
     -------
-    int
+    int or None
         The number of bytes :func:`iter_message` yields.
     """
     total = len(closing(boundary))
     for part in parts:
+        if part.size is None:
+            return None
         total += len(part_head(boundary, part.content_type)) + part.size + 2
     return total
 
@@ -164,7 +166,7 @@ def iter_message(parts: Iterable[BodyPart], boundary: str) -> Iterator[bytes]:
     yield closing(boundary)
 
 
-def encode(parts: list[BodyPart], part_type: str) -> tuple[str, int, Iterator[bytes]]:
+def encode(parts: list[BodyPart], part_type: str) -> tuple[str, int | None, Iterator[bytes]]:
     """Encode parts as a ``multipart/related`` body with a fresh boundary.
 
     Parameters
@@ -176,8 +178,8 @@ def encode(parts: list[BodyPart], part_type: str) -> tuple[str, int, Iterator[by
 
     Returns
     -------
-    (str, int, iterator of bytes)
-        The Content-Type, the Content-Length, and the body.
+    (str, int or None, iterator of bytes)
+        The Content-Type, the Content-Length (None when a part's size is unknown), and the body.
     """
     boundary = new_boundary()
     return (

@@ -1,24 +1,24 @@
-"""The Starlette application: which handler answers which path, the token gate, the error path.
+"""The Starlette application: which handler answers which path, the gate, the error path.
 
-Only wiring lives here; the handlers are in :mod:`.routes`, one module per transaction. Routes are
-served under ``/v1.0-prerelease``, ``/v1`` and ``/v2``; errors are plain text as the reference
-server sends them (:mod:`.errors`).
+Only wiring lives here; the handlers are in :mod:`.routes`, one module per transaction, and what
+every request passes through first (token, body size and pace) in :mod:`.gate`. Routes are served
+under ``/v1.0-prerelease``, ``/v1`` and ``/v2``; errors are plain text as the reference server
+sends them (:mod:`.errors`).
 """
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
-from .context import SUPPORTED_VERSIONS_HEADER, VERSIONS
-from .errors import RequestError, answer_request_error, answer_unexpected, plain_error
+from .context import VERSIONS
+from .errors import RequestError, answer_request_error, answer_unexpected
+from .gate import BODY_TIMEOUT, DEFAULT_MAX_BODY, HEALTH_PATH, Gate
 from .routes import wado
 from .routes.changefeed import changefeed, changefeed_latest
 from .routes.delete import delete
@@ -54,62 +54,34 @@ def _routes() -> list[BaseRoute]:
         ("/changefeed", changefeed, "GET"),
         ("/changefeed/latest", changefeed_latest, "GET"),
     ]
-    routes: list[BaseRoute] = [Route("/health/check", health, methods=["GET"])]
+    routes: list[BaseRoute] = [Route(HEALTH_PATH, health, methods=["GET"])]
     for version in VERSIONS:
         for path, endpoint, method in table:
             routes.append(Route(f"/v{version}{path}", endpoint, methods=[method], name=None))
     return routes
 
 
-class _Gate:
-    """ASGI middleware: version tagging, ``api-supported-versions``, and the bearer-token check."""
-
-    def __init__(self, app: ASGIApp, token: str | None) -> None:
-        self.app = app
-        self.token = token
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path: str = scope["path"]
-        scope["dicomweb_version"] = next(
-            (v for v in VERSIONS if path.startswith(f"/v{v}/")), VERSIONS[-1]
-        )
-        if self.token is not None and path != "/health/check":
-            headers = dict(scope["headers"])
-            given = headers.get(b"authorization", b"").decode("latin-1")
-            expected = f"Bearer {self.token}"
-            if not hmac.compare_digest(given.encode(), expected.encode()):
-                response = plain_error(
-                    HTTPStatus.UNAUTHORIZED,
-                    "A valid bearer token is required (Authorization: Bearer …).",
-                )
-                response.headers["WWW-Authenticate"] = 'Bearer realm="dicomweb-nb"'
-                await response(scope, receive, send)
-                return
-
-        async def tagged_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [
-                    *message["headers"],
-                    (b"api-supported-versions", SUPPORTED_VERSIONS_HEADER.encode()),
-                ]
-            await send(message)
-
-        await self.app(scope, receive, tagged_send)
-
-
-def create_app(data_dir: str | Path, *, token: str | None = None) -> ASGIApp:
+def create_app(
+    data_dir: str | Path,
+    *,
+    token: str | None = None,
+    max_body: int | None = DEFAULT_MAX_BODY,
+    body_timeout: float = BODY_TIMEOUT,
+) -> ASGIApp:
     """Create the DICOMweb ASGI application over a data folder.
 
     Parameters
     ----------
     data_dir : str or Path
-        Where instances and the index are kept (created when missing).
+        Where instances and the index are kept (created when missing, owner-only).
     token : str, optional
-        When given, every request but ``/health/check`` needs ``Authorization: Bearer <token>``.
+        When given, every request but ``/health/check`` needs ``Authorization: Bearer <token>``
+        (the scheme in any case).
+    max_body : int or None
+        The largest request body in bytes, refused with 413 beyond (default 4 GiB); None for no
+        limit.
+    body_timeout : float
+        Seconds a request body may pause before the request is answered 408.
 
     Returns
     -------
@@ -121,4 +93,4 @@ def create_app(data_dir: str | Path, *, token: str | None = None) -> ASGIApp:
         exception_handlers={RequestError: answer_request_error, Exception: answer_unexpected},
     )
     app.state.archive = Archive(data_dir)
-    return _Gate(app, token)
+    return Gate(app, token, max_body, body_timeout)

@@ -13,7 +13,7 @@ import sqlite3
 from typing import Any
 
 from .index import CREATED
-from .query import QueryError
+from .query import MAX_OFFSET, QueryError, not_a_long
 
 _SELECT = f"""
 SELECT c.sequence, c.study_uid, c.series_uid, c.sop_uid, c.action, c.timestamp, c.watermark,
@@ -113,14 +113,16 @@ def read_changes(
         For a bad number, time or flag (answered with 400).
     """
     include = _flag(params, "includemetadata", True)
+    offset = _int(params, "offset", 0, 0, None)
+    if offset > MAX_OFFSET:
+        # v1 binds a parameter named offset, v2 the Offset of WindowedPaginationOptions.
+        raise not_a_long("offset" if version != "2" else "Offset", params["offset"])
     if version != "2":
-        offset = _int(params, "offset", 0, 0, None)
         limit = _int(params, "limit", 10, 1, 100)
         rows = db.execute(
             _SELECT + " WHERE c.sequence > ? ORDER BY c.sequence LIMIT ?", (offset, limit)
         ).fetchall()
         return [_entry(r, include) for r in rows]
-    offset = _int(params, "offset", 0, 0, None)
     limit = _int(params, "limit", 100, 1, 200)
     start, end = _time(params, "startTime"), _time(params, "endTime")
     if start and end and start >= end:

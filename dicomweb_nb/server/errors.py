@@ -27,14 +27,19 @@ class RequestError(Exception):
         The HTTP status (``http.HTTPStatus`` members read best at the raise site).
     message : str
         What went wrong, for a person to read: which attribute, which value, what to do.
+    headers : dict, optional
+        Response headers the answer needs (e.g. ``Connection: close`` after a refused body).
     """
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = int(status)
+        self.headers = dict(headers or {})
 
 
-def plain_error(status: int, message: str) -> PlainTextResponse:
+def plain_error(
+    status: int, message: str, headers: dict[str, str] | None = None
+) -> PlainTextResponse:
     """Build a plain-text error response.
 
     Parameters
@@ -43,13 +48,15 @@ def plain_error(status: int, message: str) -> PlainTextResponse:
         The HTTP status.
     message : str
         What went wrong, for a person to read.
+    headers : dict, optional
+        More response headers.
 
     Returns
     -------
     PlainTextResponse
         The response.
     """
-    return PlainTextResponse(message, status_code=status)
+    return PlainTextResponse(message, status_code=status, headers=headers)
 
 
 async def answer_request_error(_request: Request, exc: Exception) -> Response:
@@ -68,7 +75,7 @@ async def answer_request_error(_request: Request, exc: Exception) -> Response:
         Its status and message as plain text.
     """
     assert isinstance(exc, RequestError)
-    return plain_error(exc.status, str(exc))
+    return plain_error(exc.status, str(exc), exc.headers)
 
 
 async def answer_unexpected(request: Request, exc: Exception) -> Response:

@@ -29,6 +29,7 @@ from ..protocol.status import (
     WARNING_VALIDATION,
 )
 from .attributes import INDEXED, Searchable
+from .ingest_checks import pixel_module_problem, tag_text, transfer_syntax_problem
 from .query import is_valid_uid, normalize_text
 
 # PS3.18 F.2.2: bulk data VRs are not inlined; the reference leaves them out of metadata entirely.
@@ -68,10 +69,6 @@ class ParsedInstance:
     warnings: list[str] = field(default_factory=list)
     warning_reason: int | None = None
     multi_valued: bool = False
-
-
-def _tag_text(tag: int) -> str:
-    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
 
 
 def _vr_problem(vr: str, value: str) -> str | None:
@@ -160,7 +157,7 @@ def _failing_element(ds: Dataset) -> str:
         try:
             Dataset({tag: ds[tag]}).to_json_dict()
         except Exception:
-            return _tag_text(int(tag))
+            return tag_text(int(tag))
     return "unknown tag"
 
 
@@ -181,7 +178,7 @@ def _check_complete(ds: Dataset, path: Path) -> None:
             )
             raise InvalidInstance(
                 VALIDATION_FAILED,
-                f"The file is truncated: element {_tag_text(int(tag))} needs "
+                f"The file is truncated: element {tag_text(int(tag))} needs "
                 f"{raw.value_tell + raw.length} bytes but the part has {size}.",
                 *sop,
             )
@@ -212,7 +209,12 @@ def parse_instance(path: Path, version: str) -> ParsedInstance:
             warnings.simplefilter("ignore")
             ds = pydicom.dcmread(path, defer_size=1024)
             ds.get("SOPInstanceUID")  # forces the first elements to parse
-    except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError) as exc:
+    except OSError as exc:
+        # The received file could not be read back (not the sender's fault); no path in words.
+        raise InvalidInstance(
+            PROCESSING_FAILURE, f"The received part could not be read: {exc.strerror or exc}"
+        ) from exc
+    except (InvalidDicomError, EOFError, ValueError, KeyError, TypeError) as exc:
         raise InvalidInstance(
             VALIDATION_FAILED, f"Not a readable DICOM Part 10 file: {exc}"
         ) from exc
@@ -236,13 +238,19 @@ def _validate(ds: Dataset, version: str) -> ParsedInstance:
     sop_class = str(ds.get("SOPClassUID", "") or "").rstrip(" \x00") or None
     sop_uid = str(ds.get("SOPInstanceUID", "") or "").rstrip(" \x00") or None
     ident = (sop_class, sop_uid)
-    transfer_syntax = str(getattr(ds.file_meta, "TransferSyntaxUID", "") or "")
-    if not transfer_syntax:
-        raise InvalidInstance(VALIDATION_FAILED, "The file meta has no TransferSyntaxUID.", *ident)
+    # Retrieval puts the transfer syntax in a header and the UIDs in paths and URLs: all checked.
+    raw_syntax = getattr(ds.file_meta, "TransferSyntaxUID", None)
+    problem = transfer_syntax_problem(raw_syntax)
+    if problem is not None:
+        raise InvalidInstance(VALIDATION_FAILED, problem, *ident)
+    transfer_syntax = str(raw_syntax).rstrip(" \x00")
     sop_class_uid = _required_uid(ds, "SOPClassUID", ident)
     study = _required_uid(ds, "StudyInstanceUID", ident)
     series = _required_uid(ds, "SeriesInstanceUID", ident)
     sop = _required_uid(ds, "SOPInstanceUID", ident)
+    problem = pixel_module_problem(ds)
+    if problem is not None:
+        raise InvalidInstance(VALIDATION_FAILED, problem, *ident)
 
     comments: list[str] = []
     patient_id = ds.get("PatientID")
@@ -264,7 +272,7 @@ def _validate(ds: Dataset, version: str) -> ParsedInstance:
         problem = _vr_problem(attr.vr, values[0])
         if problem is not None:
             text = (
-                f'DICOM100: {_tag_text(attr.tag)} - Content "{values[0]}" does not validate '
+                f'DICOM100: {tag_text(attr.tag)} - Content "{values[0]}" does not validate '
                 f"VR {attr.vr}: {problem}."
             )
             if version != "2":

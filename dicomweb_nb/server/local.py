@@ -15,6 +15,8 @@ from types import TracebackType
 import uvicorn
 
 from .app import create_app
+from .gate import DEFAULT_MAX_BODY
+from .serving import uvicorn_config
 
 
 class LocalServer:
@@ -31,6 +33,9 @@ class LocalServer:
         The address to bind; loopback unless told otherwise.
     token : str, optional
         Require ``Authorization: Bearer <token>`` on every request.
+    max_body : int or None
+        The largest request body in bytes, refused with 413 beyond; default 4 GiB (twice the
+        reference's 2 GB request limit), None for no limit.
     version : str
         The API version in :attr:`url` (``"1"`` or ``"2"``; both are always served).
 
@@ -48,6 +53,7 @@ class LocalServer:
         *,
         host: str = "127.0.0.1",
         token: str | None = None,
+        max_body: int | None = DEFAULT_MAX_BODY,
         version: str = "1",
     ) -> None:
         self._own_dir = data_dir is None
@@ -56,6 +62,7 @@ class LocalServer:
         self.port = port
         self.version = version
         self._token = token
+        self._max_body = max_body
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -100,7 +107,7 @@ class LocalServer:
             return self
         if self.data_dir is None:
             self.data_dir = Path(tempfile.mkdtemp(prefix="dicomweb-nb-"))
-        app = create_app(self.data_dir, token=self._token)
+        app = create_app(self.data_dir, token=self._token, max_body=self._max_body)
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         # Accepted connections inherit this: without it, Nagle's algorithm and delayed ACKs add
@@ -108,7 +115,7 @@ class LocalServer:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+        config = uvicorn_config(app, log_level="warning", lifespan="off", access_log=False)
         server = uvicorn.Server(config)
         thread = threading.Thread(
             target=server.run, kwargs={"sockets": [sock]}, name="dicomweb-nb-server", daemon=True

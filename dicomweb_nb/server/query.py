@@ -27,6 +27,9 @@ from .errors import RequestError
 
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 100
+# The reference binds offset to a C# long (PaginationOptions, ChangeFeedController); SQLite's
+# integers are 64-bit too, and a larger value overflowed into a 500.
+MAX_OFFSET = 2**63 - 1
 UID_PATTERN = re.compile(r"^[0-9.]*[0-9]$")
 
 FilterKind = Literal["exact", "range", "uids", "wildcard", "pn", "pn_fuzzy"]
@@ -97,7 +100,8 @@ def is_valid_uid(value: str) -> bool:
         True when valid.
     """
     value = value.rstrip(" \x00")
-    return 0 < len(value) <= 64 and bool(UID_PATTERN.match(value))
+    # fullmatch: with match, "$" also matches before a final newline, and "1.2\n" passed.
+    return 0 < len(value) <= 64 and bool(UID_PATTERN.fullmatch(value))
 
 
 def _allowed_levels(level: Level, path: dict[str, str]) -> tuple[Level, ...]:
@@ -171,6 +175,30 @@ def _parse_int(name: str, raw: str, lo: int, hi: int | None) -> int:
     return value
 
 
+def not_a_long(key: str, raw: str) -> QueryError:
+    """Refuse a value beyond a 64-bit integer in the reference's words.
+
+    ASP.NET's model binding fails on it ("The value '{0}' is not valid for {1}.") and the
+    reference's QueryModelStateValidatorAttribute wraps that in DicomCoreResource's
+    InvalidQueryStringValue, "The query parameter '{0}' is invalid. {1}".
+
+    Parameters
+    ----------
+    key : str
+        The name the reference binds, e.g. ``Offset`` (QIDO) or ``offset`` (v1 change feed).
+    raw : str
+        The value as sent.
+
+    Returns
+    -------
+    QueryError
+        The 400 to raise.
+    """
+    return QueryError(
+        f"The query parameter '{key}' is invalid. The value '{raw}' is not valid for {key}."
+    )
+
+
 def _parse_includefield(values: list[str], levels: tuple[Level, ...]) -> list[int]:
     names = [n.strip() for v in values for n in v.split(",")]
     if "all" in names:
@@ -234,6 +262,8 @@ def parse_query(
             continue
         if lowered == "offset":
             query.offset = _parse_int("offset", raw, 0, None)
+            if query.offset > MAX_OFFSET:
+                raise not_a_long("Offset", raw)
             continue
         if lowered == "fuzzymatching":
             if raw.lower() not in ("true", "false"):

@@ -14,17 +14,21 @@ concurrent delete is removing.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, BinaryIO
 
 from ..protocol.status import ALREADY_EXISTS, PROCESSING_FAILURE, VALIDATION_FAILED
 from .index import AlreadyExists, Index, InstanceRecord, StaleReservation
 from .ingest import InvalidInstance, ParsedInstance, parse_instance
+from .private import make_private_dirs, private_database, restrict_dir
 from .reconcile import reconcile
 from .schema import DEFAULT_PARTITION_KEY
+
+log = logging.getLogger("dicomweb_nb.server")
 
 PREAMBLE = 128
 
@@ -43,6 +47,14 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)
     warning_reason: int | None = None
     multi_valued: bool = False
+
+
+def _reason(exc: BaseException) -> str:
+    # In words for the client: an OSError's reason without the file name it carries.
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}."
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def _fsync_dir(path: Path) -> None:
@@ -70,8 +82,10 @@ class Archive:
         self.root = Path(root)
         self.tmp = self.root / "tmp"
         self.instances_dir = self.root / "instances"
-        self.tmp.mkdir(parents=True, exist_ok=True)
-        self.instances_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(self.root)
+        restrict_dir(self.tmp)
+        restrict_dir(self.instances_dir)
+        private_database(self.root / "index.sqlite")
         self.index = Index(self.root / "index.sqlite")
         self.index.on_stale = self._remove_stale_file
         # What a crashed process left: stale reservations, files no row refers to, temp files.
@@ -133,6 +147,28 @@ class Archive:
             with contextlib.suppress(FileNotFoundError):
                 (path / f"{stale.sop_uid}.{stale.watermark}.dcm").unlink()
 
+    def open_file(self, record: InstanceRecord) -> BinaryIO:
+        """Open a stored instance for reading; the open file survives a concurrent delete.
+
+        Parameters
+        ----------
+        record : InstanceRecord
+            The index record.
+
+        Returns
+        -------
+        BinaryIO
+            The file, buffered. Its ``name`` is the descriptor, not the path, so no message built
+            from it (pydicom's, say) can show a client where the data folder is.
+
+        Raises
+        ------
+        FileNotFoundError
+            When a delete removed the file after the record was read.
+        """
+        fd = os.open(self.path_of(record), os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        return os.fdopen(fd, "rb")
+
     def ingest(
         self,
         temp: Path,
@@ -193,12 +229,21 @@ class Archive:
                     else "another request is storing the same UIDs right now"
                 )
                 return outcome
+            except Exception as exc:  # the index cannot take a row: "database or disk is full"
+                log.warning("reserving %s failed: %s", parsed.sop_uid, exc)
+                outcome.reason = PROCESSING_FAILURE
+                outcome.message = f"The instance could not be indexed: {_reason(exc)}"
+                return outcome
             try:
                 self._write(temp, parsed, watermark, partition)
             except Exception as exc:
-                self.index.release(watermark)
+                log.warning("storing %s failed: %s", parsed.sop_uid, exc)
+                try:
+                    self.index.release(watermark)
+                except Exception:  # the same full disk; the reservation stays "being created"
+                    log.exception("releasing the reservation of %s failed", parsed.sop_uid)
                 outcome.reason = PROCESSING_FAILURE
-                outcome.message = f"The instance could not be written: {exc}"
+                outcome.message = f"The instance could not be written: {_reason(exc)}"
                 return outcome
             outcome.stored = True
             outcome.warnings = parsed.warnings
@@ -223,8 +268,15 @@ class Archive:
             if self.durable:
                 os.fsync(fh.fileno())
             size = os.fstat(fh.fileno()).st_size
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(temp, final)
+        for attempt in range(3):
+            make_private_dirs(final.parent)
+            try:
+                os.replace(temp, final)
+                break
+            except FileNotFoundError:
+                # A delete emptied the series and removed its folder between the two calls.
+                if attempt == 2 or not temp.exists():
+                    raise
         try:
             if self.durable:
                 _fsync_dir(final.parent)

@@ -2,13 +2,16 @@
 
 Parts of a ``multipart/related`` (or one ``application/dicom``) body are written to temp files as
 they arrive, decoded by the protocol core's one multipart decoder; the answer is built by
-:mod:`.stow_response`.
+:mod:`.stow_response`. A part that cannot be written (the disk is full, say) becomes an
+:class:`UnwrittenPart`: that instance fails with 272 like any other per-instance failure, the rest
+of its bytes are read and dropped, and the parts after it are tried in turn.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from typing import IO
@@ -16,6 +19,36 @@ from typing import IO
 from ..protocol.media import parse_media_type
 from ..protocol.multipart import MAX_BOUNDARY_LENGTH, MultipartError, StreamingDecoder
 from .errors import RequestError
+
+
+@dataclass(frozen=True)
+class UnwrittenPart:
+    """A received part that could not be written to its temp file: it fails with 272.
+
+    Parameters
+    ----------
+    message : str
+        Why, in words (the OS's reason, never a path).
+    """
+
+    message: str
+
+
+def unwritten(exc: OSError) -> UnwrittenPart:
+    """Describe a failed temp-file write without the file's path.
+
+    Parameters
+    ----------
+    exc : OSError
+        The error (``str(exc)`` would name the path).
+
+    Returns
+    -------
+    UnwrittenPart
+        E.g. "The part could not be written to disk: No space left on device."
+    """
+    reason = exc.strerror or type(exc).__name__
+    return UnwrittenPart(f"The part could not be written to disk: {reason}.")
 
 
 def check_content_type(header: str | None) -> tuple[bool, str | None]:
@@ -91,8 +124,9 @@ class PartReceiver:
         self._open_part = open_part
         self._file: IO[bytes] | None = None
         self._path: Path | None = None
+        self._failed: UnwrittenPart | None = None
         self._part_index = 0
-        self.finished: list[Path] = []
+        self.finished: list[Path | UnwrittenPart] = []
         self.decoder = StreamingDecoder(boundary)
 
     @property
@@ -110,15 +144,47 @@ class PartReceiver:
                 f"Part {self._part_index} has Content-Type '{content_type}'; "
                 "only application/dicom parts can be stored.",
             )
-        self._file, self._path = self._open_part()
+        self._failed = None
+        try:
+            self._file, self._path = self._open_part()
+        except OSError as exc:
+            self._failed = unwritten(exc)
+
+    def _fail(self, exc: OSError) -> None:
+        # The part's bytes so far are dropped, and so are the rest of them as they come.
+        self._failed = unwritten(exc)
+        self._discard()
+
+    def _discard(self) -> None:
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.close()
+            if self._path is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    self._path.unlink()
+        self._file = self._path = None
+
+    def _data(self, data: bytes) -> None:
+        if self._file is not None:
+            try:
+                self._file.write(data)
+            except OSError as exc:
+                self._fail(exc)
 
     def _end(self) -> None:
-        assert self._file is not None and self._path is not None
-        self._file.close()
-        self.finished.append(self._path)
-        self._file = None
+        if self._file is not None and self._path is not None:
+            try:
+                self._file.close()  # flushes: the last bytes may not fit either
+            except OSError as exc:
+                self._fail(exc)
+            else:
+                self.finished.append(self._path)
+                self._file = self._path = None
+        if self._failed is not None:
+            self.finished.append(self._failed)
+            self._failed = None
 
-    def write(self, chunk: bytes) -> list[Path]:
+    def write(self, chunk: bytes) -> list[Path | UnwrittenPart]:
         """Feed a chunk; return the parts completed by it.
 
         Parameters
@@ -128,8 +194,9 @@ class PartReceiver:
 
         Returns
         -------
-        list of Path
-            Temp files of the parts that ended in this chunk (the caller takes them over).
+        list of Path or UnwrittenPart
+            Temp files of the parts that ended in this chunk (the caller takes them over), or
+            what kept a part from being written.
 
         Raises
         ------
@@ -147,8 +214,8 @@ class PartReceiver:
                 assert isinstance(value, dict)
                 self._begin(value)
             elif kind == "data":
-                assert self._file is not None and isinstance(value, bytes)
-                self._file.write(value)
+                assert isinstance(value, bytes)
+                self._data(value)
             else:
                 self._end()
         done, self.finished = self.finished, []
@@ -169,21 +236,17 @@ class PartReceiver:
 
     def close(self) -> None:
         """Discard a part still being written (after an error or a truncated body)."""
-        if self._file is not None:
-            self._file.close()
-            if self._path is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    self._path.unlink()
-            self._file = None
+        self._discard()
         for path in self.finished:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
+            if isinstance(path, Path):
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
         self.finished = []
 
 
 async def receive_single(
     stream: AsyncIterator[bytes], open_part: Callable[[], tuple[IO[bytes], Path]]
-) -> Path:
+) -> Path | UnwrittenPart:
     """Write a single application/dicom body to a temp file.
 
     Parameters
@@ -195,16 +258,54 @@ async def receive_single(
 
     Returns
     -------
-    Path
-        The temp file.
+    Path or UnwrittenPart
+        The temp file, or why it could not be written (the body is then read to its end).
     """
-    fh, path = open_part()
+    receiver = _SingleReceiver(open_part)
     try:
         async for chunk in stream:
-            fh.write(chunk)
+            receiver.write(chunk)
     except BaseException:
-        fh.close()
-        path.unlink()
+        receiver.discard()
         raise
-    fh.close()
-    return path
+    return receiver.finish()
+
+
+class _SingleReceiver:
+    def __init__(self, open_part: Callable[[], tuple[IO[bytes], Path]]) -> None:
+        self.file: IO[bytes] | None = None
+        self.path: Path | None = None
+        self.failed: UnwrittenPart | None = None
+        try:
+            self.file, self.path = open_part()
+        except OSError as exc:
+            self.failed = unwritten(exc)
+
+    def write(self, chunk: bytes) -> None:
+        if self.file is not None:
+            try:
+                self.file.write(chunk)
+            except OSError as exc:
+                self.failed = unwritten(exc)
+                self.discard()
+
+    def discard(self) -> None:
+        if self.file is not None:
+            with contextlib.suppress(OSError):
+                self.file.close()
+        if self.path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+        self.file = self.path = None
+
+    def finish(self) -> Path | UnwrittenPart:
+        if self.file is not None and self.path is not None:
+            try:
+                self.file.close()
+            except OSError as exc:
+                self.failed = unwritten(exc)
+                self.discard()
+            else:
+                return self.path
+        assert self.failed is not None
+        return self.failed

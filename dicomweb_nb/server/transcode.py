@@ -1,7 +1,9 @@
-"""Transcoding for WADO: frames as stored or transcoded, whole instances transcoded.
+"""Transcoding for WADO: whole instances, and what frames and rendering share.
 
-Works on the stored Part-10 files (rendered images are :mod:`.rendering`). Native frames are read
-by seeking to their offset, so a frame of a large instance costs one frame's bytes, not the file's.
+Works on stored Part-10 files opened by the caller: an open file still reads after a concurrent
+delete unlinks it, so a retrieve that opened its file gets the whole instance (frames are
+:mod:`.frame_parts`, rendered images :mod:`.rendering`). Every codec call goes through
+:mod:`.codec`, so a failing decoder is a 406, never a 500.
 """
 
 from __future__ import annotations
@@ -9,15 +11,11 @@ from __future__ import annotations
 import io
 import os
 from http import HTTPStatus
+from typing import BinaryIO
 
-import numpy as np
 import pydicom
-from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
-from pydicom.encaps import get_frame
 from pydicom.filewriter import dcmwrite
-from pydicom.pixels.encoders.base import get_encoder
-from pydicom.pixels.utils import pixel_array
 from pydicom.uid import (
     JPEG2000,
     DeflatedExplicitVRLittleEndian,
@@ -35,15 +33,16 @@ from pydicom.uid import (
 )
 
 from ..protocol.frames import number_of_frames as _frames_of
+from .codec import TranscodeError, codec_boundary
 from .errors import RequestError
 
 ELE = str(ExplicitVRLittleEndian)
 J2K_LOSSLESS = str(JPEG2000Lossless)
 SUPPORTED_TARGETS = frozenset({"*", ELE, J2K_LOSSLESS})
 # Sources whose pixel data are little-endian native bytes, frame after frame.
-_LE_NATIVE = frozenset({ELE, str(ImplicitVRLittleEndian), str(DeflatedExplicitVRLittleEndian)})
-_NATIVE = _LE_NATIVE | {str(ExplicitVRBigEndian)}
-DECODABLE = _NATIVE | {
+LE_NATIVE = frozenset({ELE, str(ImplicitVRLittleEndian), str(DeflatedExplicitVRLittleEndian)})
+NATIVE = LE_NATIVE | {str(ExplicitVRBigEndian)}
+DECODABLE = NATIVE | {
     str(uid)
     for uid in (
         JPEGBaseline8Bit,
@@ -58,20 +57,7 @@ DECODABLE = _NATIVE | {
     )
 }
 MAX_TRANSCODE_BYTES = 100 * 1024 * 1024
-_PIXEL_DATA = 0x7FE00010
-
-
-class TranscodeError(RequestError):
-    """The instance cannot be given in the requested transfer syntax: 406.
-
-    Parameters
-    ----------
-    message : str
-        Which syntax, from which, and what to ask for instead.
-    """
-
-    def __init__(self, message: str) -> None:
-        super().__init__(HTTPStatus.NOT_ACCEPTABLE, message)
+PIXEL_DATA = 0x7FE00010
 
 
 class FrameError(RequestError):
@@ -87,28 +73,33 @@ class FrameError(RequestError):
         super().__init__(HTTPStatus.NOT_FOUND, message)
 
 
-def read_header(path: str | os.PathLike[str]) -> Dataset:
-    """Read a stored file with its large values (pixel data) left on disk until used.
+def read_header(fh: BinaryIO) -> Dataset:
+    """Read an open stored file with its large values (pixel data) left on disk until used.
 
     Parameters
     ----------
-    path : str or PathLike
-        The stored file.
+    fh : BinaryIO
+        The stored file, open for reading.
 
     Returns
     -------
     Dataset
-        The dataset; values over 256 bytes are read when accessed.
+        The dataset; values over 256 bytes are read from ``fh`` when accessed.
     """
-    return pydicom.dcmread(path, defer_size=256)
+    fh.seek(0)
+    ds = pydicom.dcmread(fh, defer_size=256)
+    # Deferred values are read from this open file, not re-opened by name: a concurrent delete
+    # may have unlinked the name, and the open file still reads.
+    ds.buffer = fh
+    return ds
 
 
-def stored_transfer_syntax(path: str | os.PathLike[str]) -> str:
-    """Return the transfer syntax a stored file is encoded in.
+def stored_transfer_syntax(fh: BinaryIO) -> str:
+    """Return the transfer syntax an open stored file is encoded in.
 
     Parameters
     ----------
-    path : str or PathLike
+    fh : BinaryIO
         The file.
 
     Returns
@@ -116,7 +107,8 @@ def stored_transfer_syntax(path: str | os.PathLike[str]) -> str:
     str
         The TransferSyntaxUID of its file meta.
     """
-    return str(pydicom.dcmread(path, stop_before_pixels=True).file_meta.TransferSyntaxUID)
+    fh.seek(0)
+    return str(pydicom.dcmread(fh, stop_before_pixels=True).file_meta.TransferSyntaxUID)
 
 
 def number_of_frames(ds: Dataset) -> int:
@@ -132,10 +124,26 @@ def number_of_frames(ds: Dataset) -> int:
     int
         NumberOfFrames, 1 when absent, 0 without PixelData.
     """
-    return _frames_of(ds) if _PIXEL_DATA in ds else 0
+    return _frames_of(ds) if PIXEL_DATA in ds else 0
 
 
-def _check_target(stored: str, target: str, path: str | os.PathLike[str]) -> None:
+def check_target(stored: str, target: str, fh: BinaryIO) -> None:
+    """Refuse a transcoding the server cannot do, before any answer is sent.
+
+    Parameters
+    ----------
+    stored : str
+        The stored transfer syntax.
+    target : str
+        The requested one (not ``*`` and not ``stored``).
+    fh : BinaryIO
+        The open stored file (its size decides).
+
+    Raises
+    ------
+    TranscodeError
+        For an unsupported target, a source without decoder, or a file over 100 MB.
+    """
     if target not in SUPPORTED_TARGETS:
         raise TranscodeError(
             f"Transfer syntax {target} is not supported; use *, {ELE} or {J2K_LOSSLESS}."
@@ -144,7 +152,7 @@ def _check_target(stored: str, target: str, path: str | os.PathLike[str]) -> Non
         raise TranscodeError(
             f"Cannot transcode from {stored} to {target}: no decoder for {stored}."
         )
-    if os.path.getsize(path) > MAX_TRANSCODE_BYTES:
+    if os.fstat(fh.fileno()).st_size > MAX_TRANSCODE_BYTES:
         raise TranscodeError(
             f"Cannot transcode from {stored} to {target}: files over 100 MB are served as stored "
             "only (ask for transfer-syntax=*)."
@@ -153,7 +161,7 @@ def _check_target(stored: str, target: str, path: str | os.PathLike[str]) -> Non
 
 def _as_native_le(ds: Dataset, stored: str) -> None:
     """Turn the dataset's pixel data into native little-endian bytes (explicit VR LE)."""
-    if _PIXEL_DATA in ds and stored not in _LE_NATIVE:
+    if PIXEL_DATA in ds and stored not in LE_NATIVE:
         if stored == ExplicitVRBigEndian:
             arr = ds.pixel_array
             if int(ds.get("SamplesPerPixel", 1)) > 1:
@@ -164,13 +172,13 @@ def _as_native_le(ds: Dataset, stored: str) -> None:
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
 
 
-def instance_bytes(path: str | os.PathLike[str], transfer_syntax: str) -> tuple[bytes | None, str]:
+def instance_bytes(fh: BinaryIO, transfer_syntax: str) -> tuple[bytes | None, str]:
     """Return an instance in the requested transfer syntax.
 
     Parameters
     ----------
-    path : str or PathLike
-        The stored file.
+    fh : BinaryIO
+        The stored file, open for reading.
     transfer_syntax : str
         ``*`` (as stored), explicit VR little endian or JPEG 2000 lossless.
 
@@ -183,161 +191,24 @@ def instance_bytes(path: str | os.PathLike[str], transfer_syntax: str) -> tuple[
     Raises
     ------
     TranscodeError
-        For an unsupported target, an undecodable source or a file over 100 MB.
+        For an unsupported target, an undecodable source, a file over 100 MB or a codec failure.
     """
-    stored = stored_transfer_syntax(path)
+    stored = stored_transfer_syntax(fh)
     if transfer_syntax in ("*", stored):
         return None, stored
-    _check_target(stored, transfer_syntax, path)
-    try:
-        ds = pydicom.dcmread(path)
+    check_target(stored, transfer_syntax, fh)
+    with codec_boundary(f"Cannot transcode from {stored} to {transfer_syntax}"):
+        fh.seek(0)
+        ds = pydicom.dcmread(fh)
         _as_native_le(ds, stored)
-        if transfer_syntax == J2K_LOSSLESS and _PIXEL_DATA in ds:
+        if transfer_syntax == J2K_LOSSLESS and PIXEL_DATA in ds:
             ds.compress(JPEG2000Lossless, generate_instance_uid=False)
         ds.file_meta.TransferSyntaxUID = pydicom.uid.UID(transfer_syntax)
         ds.preamble = bytes(128)
         buf = io.BytesIO()
         # force_encoding: a big-endian or implicit source is re-encoded, not refused.
         dcmwrite(buf, ds, implicit_vr=False, little_endian=True, force_encoding=True)
-    except TranscodeError:
-        raise
-    except Exception as exc:
-        raise TranscodeError(f"Cannot transcode from {stored} to {transfer_syntax}: {exc}") from exc
     return buf.getvalue(), transfer_syntax
-
-
-def _frame_length(ds: Dataset) -> int:
-    bits = (
-        int(ds.Rows) * int(ds.Columns) * int(ds.get("SamplesPerPixel", 1)) * int(ds.BitsAllocated)
-    )
-    return (bits + 7) // 8
-
-
-def _raw_pixel_data(ds: Dataset) -> RawDataElement:
-    # The element as read: its value offset in the file, without loading the value.
-    raw = ds.get_item(_PIXEL_DATA, keep_deferred=True)
-    if not isinstance(raw, RawDataElement):
-        raise TypeError("The pixel data was already loaded; read the file with defer_size.")
-    return raw
-
-
-def _native_frames(path: str | os.PathLike[str], ds: Dataset, numbers: list[int]) -> list[bytes]:
-    raw = _raw_pixel_data(ds)
-    length = _frame_length(ds)
-    out = []
-    with open(path, "rb") as fh:
-        for n in numbers:
-            fh.seek(raw.value_tell + (n - 1) * length)
-            out.append(fh.read(length))
-    return out
-
-
-def _encapsulated_frames(
-    path: str | os.PathLike[str], ds: Dataset, numbers: list[int], count: int
-) -> list[bytes]:
-    raw = _raw_pixel_data(ds)
-    extended = None
-    if "ExtendedOffsetTable" in ds and "ExtendedOffsetTableLengths" in ds:
-        extended = (ds.ExtendedOffsetTable, ds.ExtendedOffsetTableLengths)
-    out = []
-    with open(path, "rb") as fh:
-        for n in numbers:
-            fh.seek(raw.value_tell)
-            out.append(get_frame(fh, n - 1, extended_offsets=extended, number_of_frames=count))
-    return out
-
-
-def decoded_frame(path: str | os.PathLike[str], n: int) -> np.ndarray:
-    """Decode one frame of a stored file into pixels.
-
-    Parameters
-    ----------
-    path : str or PathLike
-        The stored file.
-    n : int
-        The 1-based frame number.
-
-    Returns
-    -------
-    numpy.ndarray
-        The frame's pixels, as pydicom decodes them.
-    """
-    arr: np.ndarray = pixel_array(path, index=n - 1)
-    return arr
-
-
-def frames(
-    path: str | os.PathLike[str], frame_numbers: list[int], transfer_syntax: str
-) -> tuple[list[bytes], str]:
-    """Return frames of an instance, as stored or transcoded.
-
-    Parameters
-    ----------
-    path : str or PathLike
-        The stored file.
-    frame_numbers : list of int
-        1-based frame numbers (each >= 1).
-    transfer_syntax : str
-        ``*`` (as stored: native bytes, or the frame's compressed bitstream), explicit VR little
-        endian (native little-endian bytes), or JPEG 2000 lossless (a codestream per frame).
-
-    Returns
-    -------
-    (list of bytes, str)
-        The frames in the order asked, and their transfer syntax.
-
-    Raises
-    ------
-    FrameError
-        A number beyond NumberOfFrames, or no pixel data.
-    TranscodeError
-        An unsupported target or undecodable source.
-    """
-    ds = read_header(path)
-    stored = str(ds.file_meta.TransferSyntaxUID)
-    count = number_of_frames(ds)
-    if count == 0:
-        raise FrameError("The instance has no pixel data.")
-    beyond = [n for n in frame_numbers if n > count]
-    if beyond:
-        raise FrameError(f"Frame {beyond[0]} does not exist: the instance has {count} frame(s).")
-    as_stored = transfer_syntax in ("*", stored)
-    if as_stored or (
-        transfer_syntax == ELE and stored in _LE_NATIVE - {DeflatedExplicitVRLittleEndian}
-    ):
-        if stored in _NATIVE - {DeflatedExplicitVRLittleEndian}:
-            syntax = stored if as_stored else ELE
-            return _native_frames(path, ds, frame_numbers), syntax
-        if _raw_pixel_data(ds).length == 0xFFFFFFFF:
-            return _encapsulated_frames(path, ds, frame_numbers, count), stored
-    _check_target(stored, transfer_syntax if not as_stored else ELE, path)
-    target = ELE if as_stored else transfer_syntax
-    try:
-        decoded = [decoded_frame(path, n) for n in frame_numbers]
-        if target == ELE:
-            return [a.astype(a.dtype.newbyteorder("<")).tobytes() for a in decoded], ELE
-        encoder = get_encoder(JPEG2000Lossless)
-        opts = _encoder_options(ds)
-        return [encoder.encode(a, **opts) for a in decoded], J2K_LOSSLESS  # type: ignore[arg-type]
-    except Exception as exc:
-        raise TranscodeError(f"Cannot transcode frames from {stored} to {target}: {exc}") from exc
-
-
-def _encoder_options(ds: Dataset) -> dict[str, object]:
-    photometric = str(ds.PhotometricInterpretation)
-    if photometric.startswith("YBR"):
-        photometric = "RGB"  # the decoded pixels are RGB
-    return {
-        "rows": int(ds.Rows),
-        "columns": int(ds.Columns),
-        "samples_per_pixel": int(ds.get("SamplesPerPixel", 1)),
-        "bits_allocated": int(ds.BitsAllocated),
-        "bits_stored": int(ds.get("BitsStored", ds.BitsAllocated)),
-        "pixel_representation": int(ds.get("PixelRepresentation", 0)),
-        "photometric_interpretation": photometric,
-        "number_of_frames": 1,
-        "planar_configuration": 0,
-    }
 
 
 __all__ = [
@@ -345,8 +216,9 @@ __all__ = [
     "SUPPORTED_TARGETS",
     "FrameError",
     "TranscodeError",
-    "frames",
+    "check_target",
     "instance_bytes",
     "number_of_frames",
+    "read_header",
     "stored_transfer_syntax",
 ]

@@ -20,7 +20,11 @@ async def health(request: Request) -> Response:
     Returns
     -------
     Response
-        ``{"status": "Healthy"}`` and the archive's counts.
+        ``{"status": "Healthy"}``, with the archive's counts only for an authorised caller (any
+        caller when the server has no token): the route needs no token, and how many studies an
+        archive holds is not for anyone who can reach the port.
     """
+    if not request.scope.get("dicomweb_authorised", False):
+        return JSONResponse({"status": "Healthy"})
     counts = await run_in_threadpool(archive_of(request).index.counts)
     return JSONResponse({"status": "Healthy", **counts})

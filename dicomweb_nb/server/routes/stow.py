@@ -9,10 +9,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ...protocol.status import PROCESSING_FAILURE
 from ..context import archive_of, base_url, dicom_json, path_uids, require_dicom_json, version_of
 from ..errors import RequestError
 from ..store import Outcome
-from ..stow_body import PartReceiver, check_content_type, receive_single
+from ..stow_body import PartReceiver, UnwrittenPart, check_content_type, receive_single
 from ..stow_response import build_response
 
 MULTI_VALUE_WARNING = (
@@ -41,9 +42,14 @@ async def store(request: Request) -> Response:
     version = version_of(request)
     outcomes: list[Outcome] = []
 
-    async def ingest(path: Path) -> None:
+    async def ingest(part: Path | UnwrittenPart) -> None:
+        if isinstance(part, UnwrittenPart):
+            # Its own outcome, like any other failed instance: the parts before it stay stored
+            # and are reported, so a retry sends only what failed.
+            outcomes.append(Outcome(False, reason=PROCESSING_FAILURE, message=part.message))
+            return
         outcomes.append(
-            await run_in_threadpool(archive.ingest, path, study_in_path=study, version=version)
+            await run_in_threadpool(archive.ingest, part, study_in_path=study, version=version)
         )
 
     if not multipart:
@@ -54,11 +60,11 @@ async def store(request: Request) -> Response:
         try:
             async for chunk in request.stream():
                 # Part files are written in a worker thread: disk writes never block the loop.
-                for path in await run_in_threadpool(receiver.write, chunk):
-                    await ingest(path)
+                for part in await run_in_threadpool(receiver.write, chunk):
+                    await ingest(part)
             receiver.finish()
         except RequestError as exc:
-            raise RequestError(exc.status, _with_progress(str(exc), outcomes)) from exc
+            raise RequestError(exc.status, _with_progress(str(exc), outcomes), exc.headers) from exc
         finally:
             receiver.close()
     status, body = build_response(

@@ -1,4 +1,12 @@
-"""WADO-RS routes: study/series/instance retrieve, metadata, frames and rendered images."""
+"""WADO-RS routes: study/series/instance retrieve, metadata, frames and rendered images.
+
+A retrieve opens the files it sends before it answers. On POSIX an open file still reads after a
+concurrent delete unlinks it, so the answer is the whole instance as it was found, or a 404 when the
+delete came first: never a 200 cut off after its Content-Length, never a file path, never a 406
+for a file that vanished. The handlers are plain functions, so Starlette runs them in its thread
+pool, and the bodies are sync iterators, which its StreamingResponse also iterates there: disk
+reads and codecs never block the event loop.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +14,7 @@ import os
 from collections.abc import Iterable, Iterator
 from functools import partial
 from http import HTTPStatus
-from pathlib import Path
+from typing import BinaryIO
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -23,11 +31,17 @@ from ...protocol.multipart import (
 from .. import rendering, transcode
 from ..context import archive_of, path_uids
 from ..errors import RequestError
+from ..frame_parts import frame_parts, parse_frame_list
 from ..index import InstanceRecord
 from ..negotiation import Choice, Kind, choose, choose_rendered
+from ..store import Archive
 from ..transcode import MAX_TRANSCODE_BYTES
 
 CHUNK = 1 << 20
+# A study or series retrieve opens this many files before it answers (and then sends a
+# Content-Length); beyond, the rest are opened in turn and an instance deleted meanwhile is left
+# out of the answer, as if the retrieve had come after the delete. Bounds descriptors per request.
+OPEN_AHEAD = 64
 
 
 def _records(request: Request) -> list[InstanceRecord]:
@@ -41,13 +55,54 @@ def _records(request: Request) -> list[InstanceRecord]:
     return records
 
 
-def _file_chunks(path: Path) -> Iterator[bytes]:
-    with open(path, "rb") as fh:
+def _open(archive: Archive, record: InstanceRecord) -> BinaryIO | None:
+    try:
+        return archive.open_file(record)
+    except FileNotFoundError:
+        return None  # deleted since the index said it was there
+
+
+def _opened(request: Request) -> list[tuple[InstanceRecord, BinaryIO | None]]:
+    """Look up the instances and open the first :data:`OPEN_AHEAD` files, leaving out vanished ones.
+
+    When every file opened had been deleted since the lookup, the UIDs are looked up once more:
+    they may have been stored again meanwhile. Then it is a 404.
+    """
+    archive = archive_of(request)
+    for _ in range(2):
+        records = _records(request)
+        files = [_open(archive, r) for r in records[:OPEN_AHEAD]]
+        opened: list[tuple[InstanceRecord, BinaryIO | None]] = [
+            (r, f) for r, f in zip(records, files, strict=False) if f is not None
+        ]
+        opened += [(r, None) for r in records[OPEN_AHEAD:]]
+        if opened:
+            return opened
+    raise RequestError(HTTPStatus.NOT_FOUND, "The requested resource was deleted meanwhile.")
+
+
+def _size(fh: BinaryIO) -> int:
+    return os.fstat(fh.fileno()).st_size
+
+
+def _file_chunks(fh: BinaryIO) -> Iterator[bytes]:
+    with fh:
+        fh.seek(0)
         while chunk := fh.read(CHUNK):
             yield chunk
 
 
-def _check_transcodable(records: list[InstanceRecord], target: str) -> None:
+def _closing(body: Iterable[bytes], files: list[BinaryIO | None]) -> Iterator[bytes]:
+    # Whatever ends the body (the end, an error, a client gone), every file it held is closed.
+    try:
+        yield from body
+    finally:
+        for fh in files:
+            if fh is not None:
+                fh.close()
+
+
+def _check_transcodable(records: Iterable[InstanceRecord], target: str) -> None:
     for r in records:
         if target in ("*", r.transfer_syntax):
             continue
@@ -63,18 +118,26 @@ def _part_type(choice: Choice, transfer_syntax: str) -> str:
     return f"{choice.part_type}; transfer-syntax={transfer_syntax}"
 
 
-def _transcoded_parts(
-    request: Request, records: list[InstanceRecord], choice: Choice
+def _instance_part(fh: BinaryIO, record: InstanceRecord, choice: Choice) -> BodyPart:
+    if choice.transfer_syntax in ("*", record.transfer_syntax):
+        # As stored: the index knows its syntax, no need to read the file's header.
+        size = _size(fh)
+        return BodyPart(_part_type(choice, record.transfer_syntax), size, partial(_file_chunks, fh))
+    data, ts = transcode.instance_bytes(fh, choice.transfer_syntax)
+    if data is None:
+        return BodyPart(_part_type(choice, ts), _size(fh), partial(_file_chunks, fh))
+    fh.close()
+    return BodyPart(_part_type(choice, ts), len(data), partial(iter, (data,)))
+
+
+def _parts_in_turn(
+    archive: Archive, opened: list[tuple[InstanceRecord, BinaryIO | None]], choice: Choice
 ) -> Iterator[BodyPart]:
     # Made one at a time as the body is sent: one transcoded instance in memory at most.
-    archive = archive_of(request)
-    for r in records:
-        path = archive.path_of(r)
-        data, ts = transcode.instance_bytes(path, choice.transfer_syntax)
-        if data is None:
-            yield BodyPart(_part_type(choice, ts), r.size, partial(_file_chunks, path))
-        else:
-            yield BodyPart(_part_type(choice, ts), len(data), partial(iter, (data,)))
+    for record, fh in opened:
+        fh = fh if fh is not None else _open(archive, record)
+        if fh is not None:  # else deleted meanwhile: left out
+            yield _instance_part(fh, record, choice)
 
 
 def retrieve(request: Request) -> Response:
@@ -92,47 +155,40 @@ def retrieve(request: Request) -> Response:
     """
     kind: Kind = "instance" if "instance" in request.path_params else "bulk"
     choice = choose(request.headers.get("accept"), kind)
-    records = _records(request)
-    _check_transcodable(records, choice.transfer_syntax)
-    if not choice.multipart or len(records) == 1:
-        # Transcode up front so an impossible conversion is a 406, not a broken stream.
-        first = archive_of(request).path_of(records[0])
-        data, ts = transcode.instance_bytes(first, choice.transfer_syntax)
-    if not choice.multipart:
-        headers = {"Content-Type": f"application/dicom; transfer-syntax={ts}"}
-        if data is not None:
-            return Response(data, headers=headers)
-        headers["Content-Length"] = str(records[0].size)
-        return StreamingResponse(_file_chunks(first), headers=headers)
-    parts: Iterable[BodyPart]
-    if len(records) == 1:
-        size = len(data) if data is not None else records[0].size
-        body = partial(iter, (data,)) if data is not None else partial(_file_chunks, first)
-        parts = [BodyPart(_part_type(choice, ts), size, body)]
-    elif all(choice.transfer_syntax in ("*", r.transfer_syntax) for r in records):
-        # Every part as stored: sizes known, so the answer has a Content-Length.
-        archive = archive_of(request)
-        parts = [
-            BodyPart(
-                _part_type(choice, r.transfer_syntax),
-                r.size,
-                partial(_file_chunks, archive.path_of(r)),
-            )
-            for r in records
-        ]
-    else:
-        parts = _transcoded_parts(request, records, choice)
-    return _multipart(parts)
+    opened = _opened(request)
+    files = [fh for _, fh in opened]
+    try:
+        _check_transcodable((r for r, _ in opened), choice.transfer_syntax)
+        first_record, first = opened[0]
+        if first is not None and (not choice.multipart or len(opened) == 1):
+            # Transcode up front so an impossible conversion is a 406, not a broken stream.
+            part = _instance_part(first, first_record, choice)
+            if not choice.multipart:
+                headers = {"Content-Type": part.content_type, "Content-Length": str(part.size)}
+                return StreamingResponse(_closing(part.chunks(), files), headers=headers)
+            return _multipart([part], files)
+        if None not in files and all(
+            choice.transfer_syntax in ("*", r.transfer_syntax) for r, _ in opened
+        ):
+            # Every part as stored and open: sizes known, so the answer has a Content-Length.
+            parts = [_instance_part(fh, r, choice) for r, fh in opened if fh is not None]
+            return _multipart(parts, files)
+    except BaseException:
+        for fh in files:
+            if fh is not None:
+                fh.close()
+        raise
+    return _multipart(_parts_in_turn(archive_of(request), opened, choice), files)
 
 
-def _multipart(parts: Iterable[BodyPart]) -> StreamingResponse:
+def _multipart(parts: Iterable[BodyPart], files: list[BinaryIO | None]) -> StreamingResponse:
     boundary = new_boundary()
     # The reference answers without a type parameter; each part names its own type.
     headers = {"Content-Type": related_content_type(boundary)}
     length = message_length(parts, boundary) if isinstance(parts, list) else None
     if length is not None:
         headers["Content-Length"] = str(length)
-    return StreamingResponse(iter_message(parts, boundary), headers=headers)
+    return StreamingResponse(_closing(iter_message(parts, boundary), files), headers=headers)
 
 
 async def metadata(request: Request) -> Response:
@@ -169,23 +225,8 @@ async def metadata(request: Request) -> Response:
     return Response(body, media_type=DICOM_JSON, headers={"ETag": etag})
 
 
-def _frame_numbers(raw: str) -> list[int]:
-    numbers = []
-    for piece in raw.replace("%2C", ",").replace("%2c", ",").split(","):
-        try:
-            n = int(piece.strip())
-        except ValueError:
-            raise RequestError(
-                HTTPStatus.BAD_REQUEST, f"'{piece}' is not a frame number."
-            ) from None
-        if n < 1:
-            raise RequestError(HTTPStatus.BAD_REQUEST, f"Frame numbers start at 1; got {n}.")
-        numbers.append(n)
-    return numbers
-
-
 def frames(request: Request) -> Response:
-    """Answer ``GET …/frames/{frames}`` with the frames' pixel data.
+    """Answer ``GET …/frames/{frames}`` with the frames' pixel data, made as they are sent.
 
     Parameters
     ----------
@@ -197,24 +238,31 @@ def frames(request: Request) -> Response:
     Response
         Multipart octet-stream (or image/jp2) parts, or one octet-stream body.
     """
-    numbers = _frame_numbers(request.path_params["frames"])
+    numbers = parse_frame_list(request.path_params["frames"])
     choice = choose(request.headers.get("accept"), "frames", len(numbers))
-    record = _records(request)[0]
-    path = archive_of(request).path_of(record)
-    if choice.transfer_syntax not in ("*", record.transfer_syntax) and (
-        os.path.getsize(path) > MAX_TRANSCODE_BYTES
-    ):
-        raise RequestError(
-            HTTPStatus.NOT_ACCEPTABLE,
-            "Transcoding is limited to 100 MB files; ask for transfer-syntax=*.",
-        )
-    data, ts = transcode.frames(path, numbers, choice.transfer_syntax)
-    if not choice.multipart:
-        return Response(
-            data[0], headers={"Content-Type": f"{choice.part_type}; transfer-syntax={ts}"}
-        )
-    parts = [BodyPart(_part_type(choice, ts), len(d), partial(iter, (d,))) for d in data]
-    return _multipart(parts)
+    record, fh = _opened(request)[0]
+    assert fh is not None  # an instance is one record, opened
+    try:
+        if choice.transfer_syntax not in ("*", record.transfer_syntax) and (
+            _size(fh) > MAX_TRANSCODE_BYTES
+        ):
+            raise RequestError(
+                HTTPStatus.NOT_ACCEPTABLE,
+                "Transcoding is limited to 100 MB files; ask for transfer-syntax=*.",
+            )
+        parts, ts = frame_parts(fh, numbers, choice.transfer_syntax)
+        content_type = _part_type(choice, ts)
+        if not choice.multipart:
+            if parts[0].size is None:  # made already, to check it: one frame in memory
+                data = b"".join(parts[0].chunks())
+                fh.close()
+                return Response(data, headers={"Content-Type": content_type})
+            headers = {"Content-Type": content_type, "Content-Length": str(parts[0].size)}
+            return StreamingResponse(_closing(parts[0].chunks(), [fh]), headers=headers)
+    except BaseException:
+        fh.close()
+        raise
+    return _multipart([BodyPart(content_type, p.size, p.chunks) for p in parts], [fh])
 
 
 def rendered(request: Request) -> Response:
@@ -243,12 +291,14 @@ def rendered(request: Request) -> Response:
         )
     frame = 1
     if "frames" in request.path_params:
-        numbers = _frame_numbers(request.path_params["frames"])
+        numbers = parse_frame_list(request.path_params["frames"])
         if len(numbers) != 1:
             raise RequestError(
                 HTTPStatus.BAD_REQUEST, "A rendered frame request names exactly one frame."
             )
         frame = numbers[0]
-    record = _records(request)[0]
-    image = rendering.render(archive_of(request).path_of(record), frame, media_type, quality)
+    _, fh = _opened(request)[0]
+    assert fh is not None  # an instance is one record, opened
+    with fh:
+        image = rendering.render(fh, frame, media_type, quality)
     return Response(image, media_type=media_type)
