@@ -70,7 +70,13 @@ def _serve(args: argparse.Namespace) -> int:
 
     data = Path(args.data) if args.data else Path(tempfile.mkdtemp(prefix="dicomweb-nb-"))
     token = _token(args)
-    app = create_app(data, token=token, max_body=args.max_body)
+    generated = False
+    if args.workshop:
+        from .workshop import workshop_token
+
+        token, generated = workshop_token(token, args.host)
+    partitions = args.partitions or args.workshop
+    app = create_app(data, token=token, max_body=args.max_body, partitions=partitions)
     if args.samples:
         from .samples import write_tutorial_samples
         from .server.store import Archive, import_files
@@ -83,6 +89,12 @@ def _serve(args: argparse.Namespace) -> int:
         )
     print(f"Data folder: {data}")
     print(f"DICOMweb base URL: http://{args.host}:{args.port}/v1 (also /v2)")
+    if partitions:
+        print(f"Data partitions: on (http://{args.host}:{args.port}/v1/partitions/<name>/…)")
+    if args.workshop:
+        from .workshop import connect_block
+
+        print(connect_block(args.host, args.port, token, generated=generated))
     if token is None and args.host not in ("127.0.0.1", "localhost", "::1"):
         print(
             "Warning: listening beyond loopback without a token; use --token-file or "
@@ -137,6 +149,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--samples", action="store_true", help="store the tutorial's three sample files at start"
+    )
+    serve.add_argument(
+        "--partitions",
+        action="store_true",
+        help="serve data partitions: /v1/partitions/NAME/... (Microsoft's EnableDataPartitions)",
+    )
+    serve.add_argument(
+        "--workshop",
+        action="store_true",
+        help="one server for a class: partitions on, a token required beyond loopback "
+        "(generated if none is given), and how participants connect printed at start",
     )
     serve.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
     serve.set_defaults(func=_serve)

@@ -31,7 +31,8 @@ ALLOWED: dict[str, set[str]] = {
     "_synthetic": {"protocol"},
     # The server panel starts an embedded server (LocalServer) for a notebook that has none.
     "widgets": {"client", "tables", "display", "protocol", "pixels", "hooks", "server"},
-    "cli": {"server", "samples"},
+    "cli": {"server", "samples", "workshop"},
+    "workshop": set(),
 }
 # The package's __init__ re-exports the public names lazily; it may name every layer.
 TOP = "__init__"

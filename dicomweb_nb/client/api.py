@@ -8,6 +8,7 @@ from typing import Any
 
 import requests
 
+from .partitions import split_url
 from .paths import resource_path
 from .search import SearchMixin
 from .session import Session, TokenSource
@@ -35,6 +36,10 @@ class DicomWebClient(StoreMixin, SearchMixin, WadoMixin):
         Connect and read timeouts in seconds.
     retries : int
         Retries of idempotent requests on 429/503 and connection failures.
+    partition : str, optional
+        Work in this data partition (Microsoft's server, or ``dicomweb-nb serve --partitions``):
+        requests go to ``<url>/partitions/<partition>``. A URL that already ends in
+        ``/partitions/<name>`` does the same.
 
     Examples
     --------
@@ -53,10 +58,12 @@ class DicomWebClient(StoreMixin, SearchMixin, WadoMixin):
         verify: bool | str = True,
         timeout: float | tuple[float, float] = (10.0, 300.0),
         retries: int = 3,
+        partition: str | None = None,
     ) -> None:
+        base, root, self.partition = split_url(url, partition)
         super().__init__(
             Session(
-                url,
+                base,
                 token=token,
                 auth=auth,
                 headers=headers,
@@ -65,6 +72,7 @@ class DicomWebClient(StoreMixin, SearchMixin, WadoMixin):
                 retries=retries,
             )
         )
+        self.session.root = root
 
     @property
     def url(self) -> str:
@@ -73,6 +81,23 @@ class DicomWebClient(StoreMixin, SearchMixin, WadoMixin):
 
     def __repr__(self) -> str:
         return f"DicomWebClient({self.url!r})"
+
+    def list_partitions(self) -> list[dict[str, Any]]:
+        """List the server's data partitions (Microsoft's ``GET …/partitions``).
+
+        Returns
+        -------
+        list of dict
+            ``partitionKey``, ``partitionName`` and ``createdDate`` of each; empty when none.
+
+        Raises
+        ------
+        HTTPStatusError
+            400 when the server does not use partitions (the message says so in words).
+        """
+        response = self.session.request("GET", "/partitions", at_root=True)
+        partitions: list[dict[str, Any]] = response.json() if response.content else []
+        return partitions
 
     def close(self) -> None:
         """Close pooled connections."""
@@ -151,7 +176,8 @@ class DicomWebClient(StoreMixin, SearchMixin, WadoMixin):
                 ("limit", str(page_size)),
                 ("includemetadata", "true" if include_metadata else "false"),
             ]
-            response = self.session.request("GET", "/changefeed", params=params)
+            # The change feed is served outside partitions; entries name their partition.
+            response = self.session.request("GET", "/changefeed", params=params, at_root=True)
             entries = response.json() if response.content else []
             if not entries:
                 return

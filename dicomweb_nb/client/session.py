@@ -21,6 +21,7 @@ from .errors import (
     InvalidInput,
     Timeout,
 )
+from .partitions import in_words
 
 TokenSource = str | Callable[[], str]
 # Kept literal in query strings: Orthanc does not percent-decode values, so "Mar*" must arrive as
@@ -110,6 +111,7 @@ class Session:
         if token is not None and auth is not None:
             raise InvalidInput("Give either token= or auth=, not both.")
         self.url = url.rstrip("/")
+        self.root = self.url  # the same unless the client works in a partition
         self.timeout = timeout
         self._http = requests.Session()
         retry = Retry(
@@ -151,6 +153,7 @@ class Session:
         method: str,
         path: str,
         *,
+        at_root: bool = False,
         params: Iterable[tuple[str, str]] | None = None,
         headers: Mapping[str, str] | None = None,
         data: Any = None,
@@ -165,6 +168,9 @@ class Session:
             The HTTP method.
         path : str
             The path below the base URL, starting with ``/``.
+        at_root : bool
+            Below :attr:`root` instead: the change feed and the list of partitions are served
+            outside any partition.
         params : iterable of (str, str), optional
             Query parameters (encoded by :func:`encode_query`).
         headers : mapping, optional
@@ -186,7 +192,7 @@ class Session:
         ConnectionFailed, Timeout, HTTPStatusError
             As described in :mod:`dicomweb_nb.client.errors`.
         """
-        url = self.url + path
+        url = (self.root if at_root else self.url) + path
         query = encode_query(params or [])
         target = f"{url}?{query}" if query else url
         try:
@@ -244,8 +250,11 @@ def status_error(method: str, response: requests.Response) -> HTTPStatusError:
     message = f"{method} {url} -> {status} {response.reason}"
     if detail:
         message += f": {detail}"
+    words = in_words(detail, str(url))
     hint = HINTS.get(status)
-    if hint:
+    if words:
+        message = f"{words[:1].upper()}{words[1:]}. ({message})"
+    elif hint:
         message += f" ({hint})"
     cls = STATUS_ERRORS.get(status, HTTPStatusError)
     return cls(message, status_code=status, url=str(url), detail=detail)

@@ -19,10 +19,12 @@ from starlette.types import ASGIApp
 from .context import VERSIONS
 from .errors import RequestError, answer_request_error, answer_unexpected
 from .gate import BODY_TIMEOUT, DEFAULT_MAX_BODY, HEALTH_PATH, Gate
+from .partitions import check_folder
 from .routes import wado
 from .routes.changefeed import changefeed, changefeed_latest
 from .routes.delete import delete
 from .routes.health import health
+from .routes.partitions import list_partitions
 from .routes.qido import search_handler
 from .routes.stow import store
 from .store import Archive
@@ -51,13 +53,22 @@ def _routes() -> list[BaseRoute]:
         (S, delete, "DELETE"),
         (S + SE, delete, "DELETE"),
         (S + SE + IN, delete, "DELETE"),
+    ]
+    # Outside partitions, as in the reference: the change feed and the list of partitions.
+    base: list[tuple[str, Callable[..., Any], str]] = [
         ("/changefeed", changefeed, "GET"),
         ("/changefeed/latest", changefeed_latest, "GET"),
+        ("/partitions", list_partitions, "GET"),
     ]
     routes: list[BaseRoute] = [Route(HEALTH_PATH, health, methods=["GET"])]
     for version in VERSIONS:
-        for path, endpoint, method in table:
-            routes.append(Route(f"/v{version}{path}", endpoint, methods=[method], name=None))
+        # Every DICOMweb route also under a partition; context.partition_of decides which of the
+        # two forms a request may use.
+        for prefix in ("", "/partitions/{partition}"):
+            for path, endpoint, method in table:
+                routes.append(Route(f"/v{version}{prefix}{path}", endpoint, methods=[method]))
+        for path, endpoint, method in base:
+            routes.append(Route(f"/v{version}{path}", endpoint, methods=[method]))
     return routes
 
 
@@ -67,6 +78,7 @@ def create_app(
     token: str | None = None,
     max_body: int | None = DEFAULT_MAX_BODY,
     body_timeout: float = BODY_TIMEOUT,
+    partitions: bool = False,
 ) -> ASGIApp:
     """Create the DICOMweb ASGI application over a data folder.
 
@@ -82,6 +94,9 @@ def create_app(
         limit.
     body_timeout : float
         Seconds a request body may pause before the request is answered 408.
+    partitions : bool
+        Serve data partitions (``/v1/partitions/{name}/…``) as the reference does with
+        ``EnableDataPartitions``; off, a folder that holds partitions is refused.
 
     Returns
     -------
@@ -93,4 +108,7 @@ def create_app(
         exception_handlers={RequestError: answer_request_error, Exception: answer_unexpected},
     )
     app.state.archive = Archive(data_dir)
+    check_folder(app.state.archive.index, partitions)
+    app.state.partitions = partitions
+    app.state.partition_keys = {}
     return Gate(app, token, max_body, body_timeout)

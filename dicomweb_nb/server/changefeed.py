@@ -17,8 +17,9 @@ from .query import MAX_OFFSET, QueryError, not_a_long
 
 _SELECT = f"""
 SELECT c.sequence, c.study_uid, c.series_uid, c.sop_uid, c.action, c.timestamp, c.watermark,
-       i.watermark, i.metadata
+       i.watermark, i.metadata, p.name
 FROM changes c
+JOIN partitions p ON p.partition_key = c.partition_key
 LEFT JOIN instances i ON i.status = {CREATED} AND i.partition_key = c.partition_key
      AND i.study_uid = c.study_uid
      AND i.series_uid = c.series_uid AND i.sop_uid = c.sop_uid
@@ -65,7 +66,7 @@ def _time(params: dict[str, str], name: str) -> str | None:
 
 
 def _entry(row: tuple[Any, ...], include_metadata: bool) -> dict[str, Any]:
-    sequence, study, series, sop, action, timestamp, watermark, current, metadata = row
+    sequence, study, series, sop, action, timestamp, watermark, current, metadata, partition = row
     if current is None:
         state = "deleted"
     elif action == "create" and current == watermark:
@@ -74,6 +75,8 @@ def _entry(row: tuple[Any, ...], include_metadata: bool) -> dict[str, Any]:
         state = "replaced"
     entry: dict[str, Any] = {
         "sequence": sequence,
+        # Every entry names its partition, as the reference's ChangeFeedEntry.PartitionName does.
+        "partitionName": partition,
         "studyInstanceUid": study,
         "seriesInstanceUid": series,
         "sopInstanceUid": sop,

@@ -39,7 +39,7 @@ def version_of(request: Request) -> str:
 
 
 def base_url(request: Request) -> str:
-    """Return the versioned base URL of a request, e.g. ``http://127.0.0.1:8080/v1``.
+    """Return the versioned base URL of a request, with its partition when it names one.
 
     Parameters
     ----------
@@ -49,9 +49,11 @@ def base_url(request: Request) -> str:
     Returns
     -------
     str
-        The URL without a trailing slash.
+        E.g. ``http://127.0.0.1:8080/v1`` or ``…/v1/partitions/alice``, without a trailing slash.
     """
-    return f"{str(request.base_url).rstrip('/')}/v{version_of(request)}"
+    partition = request.path_params.get("partition")
+    scope = f"/partitions/{partition}" if partition is not None else ""
+    return f"{str(request.base_url).rstrip('/')}/v{version_of(request)}{scope}"
 
 
 def archive_of(request: Request) -> Archive:

@@ -38,6 +38,8 @@ class LocalServer:
         reference's 2 GB request limit), None for no limit.
     version : str
         The API version in :attr:`url` (``"1"`` or ``"2"``; both are always served).
+    partitions : bool
+        Serve data partitions (``…/v1/partitions/{name}/studies``); see :meth:`partition_url`.
 
     Examples
     --------
@@ -55,6 +57,7 @@ class LocalServer:
         token: str | None = None,
         max_body: int | None = DEFAULT_MAX_BODY,
         version: str = "1",
+        partitions: bool = False,
     ) -> None:
         self._own_dir = data_dir is None
         self.data_dir = Path(data_dir) if data_dir is not None else None
@@ -63,6 +66,7 @@ class LocalServer:
         self.version = version
         self._token = token
         self._max_body = max_body
+        self.partitions = partitions
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -84,6 +88,21 @@ class LocalServer:
     def url(self) -> str:
         """The versioned DICOMweb base URL, e.g. ``http://127.0.0.1:54321/v1``."""
         return f"{self.base_url}/v{self.version}"
+
+    def partition_url(self, name: str) -> str:
+        """Return the DICOMweb base URL of a data partition (needs ``partitions=True``).
+
+        Parameters
+        ----------
+        name : str
+            The partition's name: 1 to 64 of ``A-Z a-z 0-9 . - _``.
+
+        Returns
+        -------
+        str
+            E.g. ``http://127.0.0.1:54321/v1/partitions/alice``.
+        """
+        return f"{self.url}/partitions/{name}"
 
     def start(self, timeout: float = 30.0) -> LocalServer:
         """Start serving in the background; calling it on a running server does nothing.
@@ -107,7 +126,9 @@ class LocalServer:
             return self
         if self.data_dir is None:
             self.data_dir = Path(tempfile.mkdtemp(prefix="dicomweb-nb-"))
-        app = create_app(self.data_dir, token=self._token, max_body=self._max_body)
+        app = create_app(
+            self.data_dir, token=self._token, max_body=self._max_body, partitions=self.partitions
+        )
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         # Accepted connections inherit this: without it, Nagle's algorithm and delayed ACKs add

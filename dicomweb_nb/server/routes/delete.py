@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from ..context import archive_of, path_uids
 from ..errors import RequestError
+from ..partitions import partition_of
 
 
 async def delete(request: Request) -> Response:
@@ -31,9 +32,10 @@ async def delete(request: Request) -> Response:
         404 when nothing matched.
     """
     uids = path_uids(request)
+    partition = partition_of(request)
     archive = archive_of(request)
     count = await run_in_threadpool(
-        archive.delete, uids["study"], uids.get("series"), uids.get("instance")
+        archive.delete, uids["study"], uids.get("series"), uids.get("instance"), partition
     )
     if not count:
         raise RequestError(

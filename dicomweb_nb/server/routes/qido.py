@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from ..attributes import Level
 from ..context import archive_of, dicom_json, path_uids, require_dicom_json, version_of
+from ..partitions import partition_of
 from ..query import parse_query
 from ..query_sql import search
 
@@ -31,11 +32,12 @@ def search_handler(level: Level) -> Callable[[Request], Awaitable[Response]]:
     async def handler(request: Request) -> Response:
         require_dicom_json(request)
         uids = path_uids(request)
+        partition = partition_of(request)
         query = parse_query(
             level, list(request.query_params.multi_items()), path=uids, version=version_of(request)
         )
         db = archive_of(request).index
-        results = await run_in_threadpool(lambda: search(db.connection(), query, uids))
+        results = await run_in_threadpool(lambda: search(db.connection(), query, uids, partition))
         if not results:
             return Response(status_code=204)
         return dicom_json(results)

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from ...protocol.status import PROCESSING_FAILURE
 from ..context import archive_of, base_url, dicom_json, path_uids, require_dicom_json, version_of
 from ..errors import RequestError
+from ..partitions import partition_of
 from ..store import Outcome
 from ..stow_body import PartReceiver, UnwrittenPart, check_content_type, receive_single
 from ..stow_response import build_response
@@ -37,6 +38,8 @@ async def store(request: Request) -> Response:
     """
     require_dicom_json(request)
     study = path_uids(request).get("study")
+    # A STOW creates its partition (the reference's GetOrAddPartition); other routes only find it.
+    partition = partition_of(request, create=True)
     multipart, boundary = check_content_type(request.headers.get("content-type"))
     archive = archive_of(request)
     version = version_of(request)
@@ -49,7 +52,9 @@ async def store(request: Request) -> Response:
             outcomes.append(Outcome(False, reason=PROCESSING_FAILURE, message=part.message))
             return
         outcomes.append(
-            await run_in_threadpool(archive.ingest, part, study_in_path=study, version=version)
+            await run_in_threadpool(
+                archive.ingest, part, study_in_path=study, version=version, partition=partition
+            )
         )
 
     if not multipart:

@@ -34,6 +34,7 @@ from ..errors import RequestError
 from ..frame_parts import frame_parts, parse_frame_list
 from ..index import InstanceRecord
 from ..negotiation import Choice, Kind, choose, choose_rendered
+from ..partitions import partition_of
 from ..store import Archive
 from ..transcode import MAX_TRANSCODE_BYTES
 
@@ -47,7 +48,7 @@ OPEN_AHEAD = 64
 def _records(request: Request) -> list[InstanceRecord]:
     uids = path_uids(request)
     records = archive_of(request).index.instances(
-        uids["study"], uids.get("series"), uids.get("instance")
+        uids["study"], uids.get("series"), uids.get("instance"), partition_of(request)
     )
     if not records:
         what = "instance" if "instance" in uids else "series" if "series" in uids else "study"
@@ -210,9 +211,10 @@ async def metadata(request: Request) -> Response:
             "Metadata is served as application/dicom+json; send that Accept.",
         )
     uids = path_uids(request)
+    partition = partition_of(request)
     index = archive_of(request).index
     texts, etag = await run_in_threadpool(
-        index.metadata, uids["study"], uids.get("series"), uids.get("instance")
+        index.metadata, uids["study"], uids.get("series"), uids.get("instance"), partition
     )
     if not texts:
         raise RequestError(
