@@ -117,44 +117,54 @@ def test_a_single_part_body_that_cannot_be_written(
     _no_leftovers(tmp_path)
 
 
-def test_the_disk_filling_while_an_instance_is_stored(
+def test_the_disk_filling_while_instances_are_made_durable(
     client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The parts of a request are committed as a group: one sync of their folder, one index
+    # transaction. A full disk at that sync fails the instances whose files were in that folder,
+    # each with its own 272; their files are removed and their reservations released.
     calls = 0
     original = store._fsync_dir
 
     def fsync_dir(path: Path) -> None:
         nonlocal calls
         calls += 1
-        if calls == 2:
+        if calls == 1:
             raise ENOSPC
         original(path)
 
     monkeypatch.setattr(store, "_fsync_dir", fsync_dir)
     r = _stow(client, SOPS)
-    assert r.status_code == 202, r.text
-    assert _stored(r) == [SOPS[0], SOPS[2]]
-    assert _failures(r) == [
-        (272, "processing failure: The instance could not be written: No space left on device.")
-    ]
+    assert r.status_code == 409, r.text
+    assert _stored(r) == []
+    assert (
+        _failures(r)
+        == [
+            (272, "processing failure: The instance could not be written: No space left on device.")
+        ]
+        * 3
+    )
     assert "/data/secret" not in r.text
     _no_leftovers(tmp_path)
-    files = sorted(p.name.split(".")[-3] for p in (tmp_path / "data" / "instances").rglob("*.dcm"))
-    assert files == ["1", "3"]  # the half-stored file was removed
-    assert _stow(client, [SOPS[1]]).status_code == 200
+    assert list((tmp_path / "data" / "instances").rglob("*.dcm")) == []
+    assert _stow(client, SOPS).status_code == 200
 
 
 @pytest.mark.parametrize("method", ["reserve", "commit"])
 def test_the_index_filling_up(
     client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, method: str
 ) -> None:
-    calls = 0
+    # The index refuses the row of the second instance: at its reservation, or in the group's
+    # commit, after which each instance is committed alone so only that one fails.
     original = getattr(Index, method)
 
+    def names_second(args: tuple[Any, ...]) -> bool:
+        if method == "reserve":
+            return SOPS[1] in args
+        return any(item.record.sop_uid == SOPS[1] for item in args[0])
+
     def full(self: Index, *args: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        if calls == 2:
+        if names_second(args):
             raise sqlite3.OperationalError("database or disk is full")
         return original(self, *args)
 
@@ -165,5 +175,7 @@ def test_the_index_filling_up(
     [(reason, comment)] = _failures(r)
     assert reason == 272 and comment.endswith("database or disk is full")
     _no_leftovers(tmp_path)
+    files = sorted(p.name.split(".")[-3] for p in (tmp_path / "data" / "instances").rglob("*.dcm"))
+    assert files == ["1", "3"]  # the failed instance's file was removed
     monkeypatch.setattr(Index, method, original)
     assert _stow(client, [SOPS[1]]).status_code == 200

@@ -53,6 +53,16 @@ class InstanceRecord:
 
 
 @dataclass(frozen=True)
+class Staged:
+    """An instance reserved and written to disk, waiting for its index commit."""
+
+    record: InstanceRecord
+    columns: dict[str, str | None]
+    metadata_json: str
+    partition: int
+
+
+@dataclass(frozen=True)
 class StaleReservation:
     """A reservation whose owner is gone: its row was removed, its file may be left behind."""
 
@@ -121,8 +131,14 @@ class Index:
         return db
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
+    def write(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
         """Run a write transaction (``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on error).
+
+        Parameters
+        ----------
+        durable : bool
+            Sync the log at commit (``synchronous=FULL``). ``False`` for what may be lost with
+            the power: a reservation is only a lock, and a lost one is as good as a released one.
 
         Yields
         ------
@@ -130,13 +146,19 @@ class Index:
             The connection inside the transaction.
         """
         db = self.connection()
-        db.execute("BEGIN IMMEDIATE")
+        if not durable:
+            db.execute("PRAGMA synchronous=OFF")
         try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        finally:
+            if not durable:
+                db.execute("PRAGMA synchronous=FULL")
 
     # Partitions ---------------------------------------------------------------------------
 
@@ -209,7 +231,7 @@ class Index:
             With reason 45070 when stored, 45071 when a live request is storing it.
         """
         stale: StaleReservation | None = None
-        with self.write() as db:
+        with self.write(durable=False) as db:
             row = db.execute(
                 "SELECT status, watermark, owner, reserved_at FROM instances "
                 "WHERE partition_key=? AND study_uid=? AND series_uid=? AND sop_uid=?",
@@ -302,61 +324,68 @@ class Index:
             return bool(stored_path == path)
         return owner_alive(owner, time.time() - reserved_at)
 
-    def commit(
-        self,
-        watermark: int,
-        record: InstanceRecord,
-        columns: dict[str, str | None],
-        metadata_json: str,
-        partition: int = DEFAULT_PARTITION_KEY,
-    ) -> None:
-        """Mark a reserved instance as stored, update its study and series, log the change.
+    def commit(self, staged: list[Staged]) -> None:
+        """Mark reserved instances as stored, update their studies and series, log the changes.
+
+        All in one transaction, so a request of many instances syncs the log once (group
+        commit); nothing of it is acknowledged before this returns.
 
         Parameters
         ----------
-        watermark : int
-            The reservation's watermark.
-        record : InstanceRecord
-            Where the file is and what it is.
-        columns : dict
-            Index column name -> normalised value of the searchable attributes.
-        metadata_json : str
-            The instance's DICOM JSON (bulk data left out), served by ``/metadata``.
-        partition : int
-            The partition's key.
+        staged : list of Staged
+            The instances, each reserved and written to disk.
+
+        Raises
+        ------
+        RuntimeError
+            When a reservation was lost (taken over as stale): none of them is stored then.
         """
         sets = ", ".join(f"{c} = ?" for c in INSTANCE_VALUE_COLUMNS)
         now = utc_timestamp()
         with self.write() as db:
-            cur = db.execute(
-                f"UPDATE instances SET status=?, created_at=?, sop_class_uid=?, transfer_syntax=?, "
-                f"path=?, size=?, frames=?, metadata=?, {sets} WHERE watermark=? AND status=?",
-                (
-                    CREATED,
-                    now,
-                    record.sop_class_uid,
-                    record.transfer_syntax,
-                    record.path,
-                    record.size,
-                    record.frames,
-                    metadata_json,
-                    *(columns.get(c) for c in INSTANCE_VALUE_COLUMNS),
-                    watermark,
-                    CREATING,
-                ),
-            )
-            if cur.rowcount != 1:
-                # Taken over as stale (this process was thought gone): nothing is acknowledged.
-                raise RuntimeError("the reservation of this instance was lost")
-            rollups.add_instance(
-                db, partition, record.study_uid, record.series_uid, watermark, columns
-            )
-            db.execute(
-                "INSERT INTO changes "
-                "(partition_key, timestamp, action, study_uid, series_uid, sop_uid, watermark) "
-                "VALUES (?, ?, 'create', ?, ?, ?, ?)",
-                (partition, now, record.study_uid, record.series_uid, record.sop_uid, watermark),
-            )
+            for item in staged:
+                record = item.record
+                cur = db.execute(
+                    f"UPDATE instances SET status=?, created_at=?, sop_class_uid=?, "
+                    f"transfer_syntax=?, path=?, size=?, frames=?, metadata=?, {sets} "
+                    "WHERE watermark=? AND status=?",
+                    (
+                        CREATED,
+                        now,
+                        record.sop_class_uid,
+                        record.transfer_syntax,
+                        record.path,
+                        record.size,
+                        record.frames,
+                        item.metadata_json,
+                        *(item.columns.get(c) for c in INSTANCE_VALUE_COLUMNS),
+                        record.watermark,
+                        CREATING,
+                    ),
+                )
+                if cur.rowcount != 1:
+                    # Taken over as stale (this process was thought gone): nothing is stored.
+                    raise RuntimeError("the reservation of this instance was lost")
+                rollups.add_instance(
+                    db,
+                    item.partition,
+                    record.study_uid,
+                    record.series_uid,
+                    record.watermark,
+                    item.columns,
+                )
+                db.execute(
+                    "INSERT INTO changes (partition_key, timestamp, action, study_uid, "
+                    "series_uid, sop_uid, watermark) VALUES (?, ?, 'create', ?, ?, ?, ?)",
+                    (
+                        item.partition,
+                        now,
+                        record.study_uid,
+                        record.series_uid,
+                        record.sop_uid,
+                        record.watermark,
+                    ),
+                )
 
     # Reading ------------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, BinaryIO
 
 from ..protocol.status import ALREADY_EXISTS, PROCESSING_FAILURE, VALIDATION_FAILED
-from .index import AlreadyExists, Index, InstanceRecord, StaleReservation
+from .index import AlreadyExists, Index, InstanceRecord, Staged, StaleReservation
 from .ingest import InvalidInstance, ParsedInstance, parse_instance
 from .private import make_private_dirs, private_database, restrict_dir
 from .reconcile import reconcile
@@ -55,6 +55,22 @@ def _reason(exc: BaseException) -> str:
         return f"{exc.strerror}."
     text = str(exc).strip()
     return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+@dataclass
+class Pending:
+    """A staged instance: reserved, its file in place, its outcome set once it is committed."""
+
+    outcome: Outcome
+    staged: Staged
+    path: Path
+
+
+def _failed(outcome: Outcome, message: str) -> Outcome:
+    outcome.stored = False
+    outcome.reason = PROCESSING_FAILURE
+    outcome.message = message
+    return outcome
 
 
 def _fsync_dir(path: Path) -> None:
@@ -179,6 +195,9 @@ class Archive:
     ) -> Outcome:
         """Validate a received part and store it; the temp file is consumed either way.
 
+        :meth:`stage` then :meth:`commit` for one instance; a STOW of many stages each part as
+        it arrives and commits them in groups.
+
         Parameters
         ----------
         temp : Path
@@ -194,6 +213,35 @@ class Archive:
         -------
         Outcome
             Stored (possibly with warnings) or failed with a reason code and message.
+        """
+        staged = self.stage(temp, study_in_path=study_in_path, version=version, partition=partition)
+        return staged if isinstance(staged, Outcome) else self.commit([staged])[0]
+
+    def stage(
+        self,
+        temp: Path,
+        *,
+        study_in_path: str | None,
+        version: str,
+        partition: int = DEFAULT_PARTITION_KEY,
+    ) -> Pending | Outcome:
+        """Validate a part, reserve its UIDs and put its file in place, not yet in the index.
+
+        Parameters
+        ----------
+        temp : Path
+            The received part, a file in :attr:`tmp` (consumed either way).
+        study_in_path : str or None
+            The StudyInstanceUID of the request path, if any.
+        version : str
+            The API version of the request.
+        partition : int
+            The partition's key.
+
+        Returns
+        -------
+        Pending or Outcome
+            A pending instance for :meth:`commit`, or the failed outcome.
         """
         try:
             try:
@@ -231,30 +279,28 @@ class Archive:
                 return outcome
             except Exception as exc:  # the index cannot take a row: "database or disk is full"
                 log.warning("reserving %s failed: %s", parsed.sop_uid, exc)
-                outcome.reason = PROCESSING_FAILURE
-                outcome.message = f"The instance could not be indexed: {_reason(exc)}"
-                return outcome
+                return _failed(outcome, f"The instance could not be indexed: {_reason(exc)}")
             try:
-                self._write(temp, parsed, watermark, partition)
+                staged = self._place(temp, parsed, watermark, partition)
             except Exception as exc:
                 log.warning("storing %s failed: %s", parsed.sop_uid, exc)
-                try:
-                    self.index.release(watermark)
-                except Exception:  # the same full disk; the reservation stays "being created"
-                    log.exception("releasing the reservation of %s failed", parsed.sop_uid)
-                outcome.reason = PROCESSING_FAILURE
-                outcome.message = f"The instance could not be written: {_reason(exc)}"
-                return outcome
-            outcome.stored = True
+                self._release(watermark, parsed.sop_uid)
+                return _failed(outcome, f"The instance could not be written: {_reason(exc)}")
             outcome.warnings = parsed.warnings
             outcome.warning_reason = parsed.warning_reason
             outcome.multi_valued = parsed.multi_valued
-            return outcome
+            return Pending(outcome, staged, self.root / staged.record.path)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
 
-    def _write(self, temp: Path, parsed: ParsedInstance, watermark: int, partition: int) -> None:
+    def _release(self, watermark: int, sop_uid: str) -> None:
+        try:
+            self.index.release(watermark)
+        except Exception:  # the same full disk; the reservation stays "being created"
+            log.exception("releasing the reservation of %s failed", sop_uid)
+
+    def _place(self, temp: Path, parsed: ParsedInstance, watermark: int, partition: int) -> Staged:
         rel = self.file_of(
             partition, parsed.study_uid, parsed.series_uid, parsed.sop_uid, watermark
         )
@@ -266,7 +312,7 @@ class Archive:
                 fh.write(bytes(PREAMBLE))  # the reference zeroes the preamble; nothing else changes
             fh.flush()
             if self.durable:
-                os.fsync(fh.fileno())
+                os.fdatasync(fh.fileno())  # the data and its size; the rest of the inode waits
             size = os.fstat(fh.fileno()).st_size
         for attempt in range(3):
             make_private_dirs(final.parent)
@@ -277,25 +323,72 @@ class Archive:
                 # A delete emptied the series and removed its folder between the two calls.
                 if attempt == 2 or not temp.exists():
                     raise
+        record = InstanceRecord(
+            watermark,
+            parsed.study_uid,
+            parsed.series_uid,
+            parsed.sop_uid,
+            parsed.sop_class_uid,
+            parsed.transfer_syntax,
+            rel.as_posix(),
+            size,
+            parsed.frames,
+        )
+        return Staged(record, parsed.columns, parsed.metadata_json, partition)
+
+    def commit(self, pending: list[Pending]) -> list[Outcome]:
+        """Make staged instances durable and indexed: the group commit of a STOW request.
+
+        Each folder that got a file is synced once, then one index transaction stores them all
+        (one log sync for the group). Only then are they acknowledged; a crash before leaves
+        reservations and files that the next start-up removes, and the client never heard
+        "stored". When the group's commit fails, each instance is tried alone, so every one
+        gets its own outcome.
+
+        Parameters
+        ----------
+        pending : list of Pending
+            What :meth:`stage` returned, in request order.
+
+        Returns
+        -------
+        list of Outcome
+            One per pending instance, in the same order.
+        """
+        ready: list[Pending] = []
+        if self.durable:
+            folders: dict[Path, list[Pending]] = {}
+            for item in pending:
+                folders.setdefault(item.path.parent, []).append(item)
+            for folder, items in folders.items():
+                try:
+                    _fsync_dir(folder)
+                    ready += items
+                except Exception as exc:
+                    log.warning("syncing %s failed: %s", folder.name, exc)
+                    self._undo(items, f"The instance could not be written: {_reason(exc)}")
+        else:
+            ready = list(pending)
         try:
-            if self.durable:
-                _fsync_dir(final.parent)
-            record = InstanceRecord(
-                watermark,
-                parsed.study_uid,
-                parsed.series_uid,
-                parsed.sop_uid,
-                parsed.sop_class_uid,
-                parsed.transfer_syntax,
-                rel.as_posix(),
-                size,
-                parsed.frames,
-            )
-            self.index.commit(watermark, record, parsed.columns, parsed.metadata_json, partition)
-        except BaseException:
+            self.index.commit([p.staged for p in ready])
+            committed = ready
+        except Exception as exc:
+            if len(ready) == 1:
+                log.warning("indexing %s failed: %s", ready[0].staged.record.sop_uid, exc)
+                self._undo(ready, f"The instance could not be indexed: {_reason(exc)}")
+                committed = []
+            else:
+                committed = [p for p in ready if self.commit([p])[0].stored]
+        for item in committed:
+            item.outcome.stored = True
+        return [p.outcome for p in pending]
+
+    def _undo(self, items: list[Pending], message: str) -> None:
+        for item in items:
             with contextlib.suppress(FileNotFoundError):
-                final.unlink()
-            raise
+                item.path.unlink()
+            self._release(item.staged.record.watermark, item.staged.record.sop_uid)
+            _failed(item.outcome, message)
 
     def delete(
         self,

@@ -9,14 +9,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ...protocol.status import PROCESSING_FAILURE
+from ...protocol.status import ALREADY_EXISTS, BEING_CREATED, PROCESSING_FAILURE
 from ..context import archive_of, base_url, dicom_json, path_uids, require_dicom_json, version_of
 from ..errors import RequestError
 from ..partitions import partition_of
-from ..store import Outcome
+from ..store import Outcome, Pending
 from ..stow_body import PartReceiver, UnwrittenPart, check_content_type, receive_single
 from ..stow_response import build_response
 
+# How many staged instances share one commit (one directory sync and one log sync each).
+GROUP_COMMIT = 32
 MULTI_VALUE_WARNING = (
     '299 {host}: "One or more indexed Dicom tag(s) have multiple values, '
     'only first value is indexed."'
@@ -43,35 +45,54 @@ async def store(request: Request) -> Response:
     multipart, boundary = check_content_type(request.headers.get("content-type"))
     archive = archive_of(request)
     version = version_of(request)
-    outcomes: list[Outcome] = []
+    outcomes: list[Outcome] = []  # one per part, in order; staged ones are settled by flush
+    pending: list[Pending] = []
 
-    async def ingest(part: Path | UnwrittenPart) -> None:
+    async def flush() -> None:
+        # Group commit: the staged instances become durable and indexed together.
+        if pending:
+            group = pending[:]
+            pending.clear()
+            await run_in_threadpool(archive.commit, group)
+
+    async def take(part: Path | UnwrittenPart) -> None:
         if isinstance(part, UnwrittenPart):
             # Its own outcome, like any other failed instance: the parts before it stay stored
             # and are reported, so a retry sends only what failed.
             outcomes.append(Outcome(False, reason=PROCESSING_FAILURE, message=part.message))
             return
-        outcomes.append(
-            await run_in_threadpool(
-                archive.ingest, part, study_in_path=study, version=version, partition=partition
-            )
+        staged = await run_in_threadpool(
+            archive.stage, part, study_in_path=study, version=version, partition=partition
         )
+        if isinstance(staged, Outcome):
+            outcomes.append(_same_request_duplicate(staged, outcomes, pending))
+            return
+        outcomes.append(staged.outcome)
+        pending.append(staged)
+        if len(pending) >= GROUP_COMMIT:
+            await flush()
 
-    if not multipart:
-        await ingest(await receive_single(request.stream(), archive.temp_file))
-    else:
-        assert boundary is not None
-        receiver = PartReceiver(boundary, archive.temp_file)
-        try:
-            async for chunk in request.stream():
-                # Part files are written in a worker thread: disk writes never block the loop.
-                for part in await run_in_threadpool(receiver.write, chunk):
-                    await ingest(part)
-            receiver.finish()
-        except RequestError as exc:
-            raise RequestError(exc.status, _with_progress(str(exc), outcomes), exc.headers) from exc
-        finally:
-            receiver.close()
+    try:
+        if not multipart:
+            await take(await receive_single(request.stream(), archive.temp_file))
+        else:
+            assert boundary is not None
+            receiver = PartReceiver(boundary, archive.temp_file)
+            try:
+                async for chunk in request.stream():
+                    # Part files are written in a worker thread: disk writes never block the loop.
+                    for part in await run_in_threadpool(receiver.write, chunk):
+                        await take(part)
+                receiver.finish()
+            except RequestError as exc:
+                await flush()
+                message = _with_progress(str(exc), outcomes)
+                raise RequestError(exc.status, message, exc.headers) from exc
+            finally:
+                receiver.close()
+    finally:
+        # Whatever happened to the body, what was staged is committed (or released).
+        await flush()
     status, body = build_response(
         outcomes, base_url=base_url(request), study_in_path=study, version=version
     )
@@ -81,6 +102,27 @@ async def store(request: Request) -> Response:
     if status == HTTPStatus.NO_CONTENT:
         return Response(status_code=status, headers=headers)
     return dicom_json(body, status, headers)
+
+
+def _same_request_duplicate(
+    outcome: Outcome, earlier: list[Outcome], pending: list[Pending]
+) -> Outcome:
+    # The same instance twice in one request: the first is staged (reserved by this request, not
+    # yet committed), so the second meets a reservation (45071). As far as the client can tell
+    # the first is stored, and the reference answers 45070 for the second.
+    if outcome.reason != BEING_CREATED:
+        return outcome
+    staged = {id(p.outcome) for p in pending}
+    uids = (outcome.study_uid, outcome.series_uid, outcome.sop_instance_uid)
+    for other in earlier:
+        if (other.stored or id(other) in staged) and uids == (
+            other.study_uid,
+            other.series_uid,
+            other.sop_instance_uid,
+        ):
+            outcome.reason = ALREADY_EXISTS
+            outcome.message = "the same study, series and SOP instance UIDs are already stored"
+    return outcome
 
 
 def _with_progress(message: str, outcomes: list[Outcome]) -> str:
