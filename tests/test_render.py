@@ -22,7 +22,7 @@ from pydicom.uid import (
     RLELossless,
 )
 
-from dicomweb_nb import samples
+from dicomweb_nb import LocalServer, samples
 from dicomweb_nb.server import rendering, transcode
 from dicomweb_nb.server.frame_parts import frame_parts
 
@@ -201,3 +201,42 @@ def test_render_colour_palette_and_quality(tmp_path: Path) -> None:
     assert palette.shape == (2, 2, 3)
     assert tuple(palette[1, 1]) == (255, 0, 0)
     assert tuple(palette[0, 0]) == (0, 255, 0)
+
+
+def test_render_cache_keeps_to_its_budget() -> None:
+    from dicomweb_nb.server.rendering import RenderCache
+
+    cache = RenderCache(budget=10)
+    cache.put((1, 1, "image/png", 100), b"aaaa")
+    cache.put((2, 1, "image/png", 100), b"bbbb")
+    assert cache.get((1, 1, "image/png", 100)) == b"aaaa"  # now the most recent
+    cache.put((3, 1, "image/png", 100), b"cccc")  # 12 bytes: the least recent (2) goes
+    assert cache.get((2, 1, "image/png", 100)) is None
+    assert cache.get((1, 1, "image/png", 100)) == b"aaaa"
+    cache.put((4, 1, "image/png", 100), b"x" * 11)  # larger than the budget: not kept
+    assert cache.get((4, 1, "image/png", 100)) is None
+
+
+def test_a_copy_stored_again_is_rendered_anew(server: LocalServer) -> None:
+    import requests
+
+    from .helpers import stow
+
+    ds = samples.tutorial_dataset("red-triangle.dcm")
+    url = (
+        f"{server.url}/studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}"
+        f"/instances/{ds.SOPInstanceUID}/rendered"
+    )
+    assert stow(server.url, [samples.to_bytes(ds)]).status_code == 200
+    first = requests.get(url, headers={"Accept": "image/png"})
+    assert requests.get(url, headers={"Accept": "image/png"}).content == first.content
+    assert (
+        Image.open(io.BytesIO(first.content)).getpixel((492, 489))
+        == samples.COLOURS["red-triangle.dcm"]
+    )
+    # The same UIDs stored again with other pixels: the cached picture of the old copy is not used.
+    requests.delete(f"{server.url}/studies/{ds.StudyInstanceUID}").raise_for_status()
+    ds.PixelData = bytes(len(ds.PixelData))
+    assert stow(server.url, [samples.to_bytes(ds)]).status_code == 200
+    again = requests.get(url, headers={"Accept": "image/png"})
+    assert Image.open(io.BytesIO(again.content)).getpixel((492, 489)) == (0, 0, 0)

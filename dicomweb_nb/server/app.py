@@ -20,6 +20,7 @@ from .context import VERSIONS
 from .errors import RequestError, answer_request_error, answer_unexpected
 from .gate import BODY_TIMEOUT, DEFAULT_MAX_BODY, HEALTH_PATH, Gate
 from .partitions import check_folder
+from .rendering import RenderCache
 from .routes import wado
 from .routes.changefeed import changefeed, changefeed_latest
 from .routes.delete import delete
@@ -111,4 +112,5 @@ def create_app(
     check_folder(app.state.archive.index, partitions)
     app.state.partitions = partitions
     app.state.partition_keys = {}
+    app.state.render_cache = RenderCache()
     return Gate(app, token, max_body, body_timeout)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import threading
+from collections import OrderedDict
 from typing import BinaryIO
 
 import numpy as np
@@ -57,7 +59,68 @@ def render(fh: BinaryIO, frame_number: int, media_type: str, quality: int = 100)
             image = Image.fromarray(to_rgb8(arr, ds), mode="RGB")
     buf = io.BytesIO()
     if media_type == "image/png":
-        image.save(buf, format="PNG")
+        # Level 1 instead of 6: the same pixels (PNG is lossless) in about two thirds of the
+        # time, for files ~15 % larger; a loopback or LAN viewer gains more than it loses.
+        image.save(buf, format="PNG", compress_level=1)
     else:
         image.save(buf, format="JPEG", quality=quality)
     return buf.getvalue()
+
+
+class RenderCache:
+    """The most recently rendered images, up to a byte budget (viewers ask for the same again).
+
+    Keys name the stored copy by its watermark, so a copy stored again under the same UIDs is
+    never answered with the old picture; entries of deleted copies are simply never asked for
+    again and age out.
+
+    Parameters
+    ----------
+    budget : int
+        The most bytes of images kept.
+    """
+
+    def __init__(self, budget: int = 64 * 1024 * 1024) -> None:
+        self.budget = budget
+        self._size = 0
+        self._items: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[object, ...]) -> bytes | None:
+        """Return a cached image, or None.
+
+        Parameters
+        ----------
+        key : tuple
+            ``(watermark, frame, media type, quality)``.
+
+        Returns
+        -------
+        bytes or None
+            The encoded image.
+        """
+        with self._lock:
+            image = self._items.get(key)
+            if image is not None:
+                self._items.move_to_end(key)
+            return image
+
+    def put(self, key: tuple[object, ...], image: bytes) -> None:
+        """Keep an image, dropping the least recently used beyond the budget.
+
+        Parameters
+        ----------
+        key : tuple
+            ``(watermark, frame, media type, quality)``.
+        image : bytes
+            The encoded image.
+        """
+        if len(image) > self.budget:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            self._size += len(image) - (len(old) if old is not None else 0)
+            self._items[key] = image
+            while self._size > self.budget:
+                _, dropped = self._items.popitem(last=False)
+                self._size -= len(dropped)

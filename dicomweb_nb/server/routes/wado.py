@@ -299,8 +299,13 @@ def rendered(request: Request) -> Response:
                 HTTPStatus.BAD_REQUEST, "A rendered frame request names exactly one frame."
             )
         frame = numbers[0]
-    _, fh = _opened(request)[0]
+    record, fh = _opened(request)[0]
     assert fh is not None  # an instance is one record, opened
+    cache: rendering.RenderCache = request.app.state.render_cache
+    key = (record.watermark, frame, media_type, quality)
     with fh:
-        image = rendering.render(fh, frame, media_type, quality)
+        image = cache.get(key)
+        if image is None:
+            image = rendering.render(fh, frame, media_type, quality)
+            cache.put(key, image)
     return Response(image, media_type=media_type)
