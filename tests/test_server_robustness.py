@@ -70,6 +70,25 @@ def test_any_query_is_answered(
         assert isinstance(r.json(), list)
 
 
+# Query values of any length, made of what matching treats specially: wildcards, PN separators,
+# accents, and plain letters. Each must be answered (and quickly: the matcher is linear).
+LONG_VALUES = st.text(alphabet="ab*?^=, éÄ-\\", min_size=0, max_size=3000)
+
+
+@SETTINGS
+@given(
+    key=st.sampled_from(["PatientName", "PatientID", "StudyDescription", "ModalitiesInStudy"]),
+    value=LONG_VALUES,
+    fuzzy=st.booleans(),
+)
+def test_query_values_of_any_length_are_answered(
+    loaded: LocalServer, key: str, value: str, fuzzy: bool
+) -> None:
+    params = {key: value, "fuzzymatching": "true" if fuzzy else "false"}
+    r = requests.get(f"{loaded.url}/studies", params=params, headers=JSON, timeout=60)
+    assert r.status_code in (200, 204, 400), r.text
+
+
 @SETTINGS
 @given(data=st.binary(max_size=600), cut=st.integers(min_value=0, max_value=5000))
 def test_any_part_is_answered(loaded: LocalServer, data: bytes, cut: int) -> None:
