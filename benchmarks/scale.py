@@ -190,8 +190,27 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--data", help="data folder to fill (default: a temporary folder)")
+    parser.add_argument(
+        "--measure-only", action="store_true", help="time the searches on --data as it is, no fill"
+    )
     args = parser.parse_args()
     folder = Path(args.data or tempfile.mkdtemp(prefix="dicomweb-nb-scale-"))
+    if args.measure_only:
+        archive = Archive(folder)
+        total = archive.index.counts()["studies"]
+        archive.index.close()
+        base, proc = start_ours(folder)
+        try:
+            table = qido_table(base, total, args.repeat)
+        finally:
+            proc.terminate()
+            proc.wait()
+        print(f"\n== {total * 20:,} instances (searches only)")
+        for name, t in table.items():
+            print(
+                f"  {name:32s} p50 {t['p50_ms']:8.2f} ms   p95 {t['p95_ms']:8.2f} ms   ({t['status']})"
+            )
+        return
     target_studies = args.instances // 20
     step = max(target_studies // args.checkpoints, 1)
     done_studies = 0

@@ -288,3 +288,33 @@ def test_pathological_wildcards_answer_at_once_and_never_stall_others(server: Lo
         done.set()
         poller.join()
     assert health and max(health) < 10
+
+
+def test_searches_are_served_by_an_index_on_what_they_filter(tmp_path: Path) -> None:
+    # The planner must not answer an exact match by walking every study newest first (what it
+    # did with single-column indexes): the plan's index names the filtered column.
+    archive = Archive(tmp_path / "data")
+    paths = _files(tmp_path / "in", list(samples.synthetic_datasets(3, 2, 2, rows=8, columns=8)))
+    import_files(archive, paths)
+    db = archive.index.connection()
+
+    def plan(level: str, params: list[tuple[str, str]], path: dict[str, str]) -> str:
+        query = parse_query(level, params, path=path, version="2")
+        seen: list[tuple[str, list[object]]] = []
+
+        class Recorder:
+            def execute(self, sql: str, args: object = ()) -> sqlite3.Cursor:
+                seen.append((sql, list(args)))  # type: ignore[call-overload]
+                return db.execute(sql, args)  # type: ignore[arg-type]
+
+        search(Recorder(), query, path, 1)  # type: ignore[arg-type]
+        sql, args = seen[0]
+        return " | ".join(r[3] for r in db.execute("EXPLAIN QUERY PLAN " + sql, args))
+
+    study = str(pydicom.dcmread(paths[0]).StudyInstanceUID)
+    assert "patient_id" in plan("study", [("PatientID", "X")], {})
+    assert "accession_number" in plan("study", [("AccessionNumber", "X")], {})
+    assert "ix_series_study_latest" in plan("series", [], {"study": study})
+    assert "ix_instances_study" in plan("instance", [], {"study": study})
+    assert "ix_pn_terms" in plan("study", [("PatientName", "doe")], {})
+    assert "TEMP B-TREE" not in plan("study", [], {})  # all studies: newest first from the index

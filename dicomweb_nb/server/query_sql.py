@@ -51,6 +51,9 @@ def _wildcard(column: str, pattern: str) -> tuple[str, list[str]]:
     prefix = literal_prefix(pattern)
     if not prefix:
         return f"wildcard_match(?, {column})", [pattern]
+    if pattern == prefix + "*":
+        # "Wa*", the common case: the index range alone is the answer, no per-row matching.
+        return f"{column} >= ? AND {column} < ?", [prefix, prefix + TOP]
     # The literal start narrows the rows through the column's index before the match runs.
     return (
         f"{column} >= ? AND {column} < ? AND wildcard_match(?, {column})",
