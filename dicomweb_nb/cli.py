@@ -42,6 +42,15 @@ def parse_size(text: str) -> int | None:
     return size or None
 
 
+def _origins(text: str) -> tuple[str, ...]:
+    from .server.cors import parse_origins
+
+    try:
+        return parse_origins(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _token(args: argparse.Namespace) -> str | None:
     # The command line is visible to every local user (ps); a file or the environment is not.
     if args.token_file:
@@ -70,7 +79,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     data = Path(args.data) if args.data else Path(tempfile.mkdtemp(prefix="dicomweb-nb-"))
     token = _token(args)
-    app = create_app(data, token=token, max_body=args.max_body)
+    app = create_app(data, token=token, max_body=args.max_body, cors=args.cors)
     if args.samples:
         from .samples import write_tutorial_samples
         from .server.store import Archive, import_files
@@ -83,6 +92,8 @@ def _serve(args: argparse.Namespace) -> int:
         )
     print(f"Data folder: {data}")
     print(f"DICOMweb base URL: http://{args.host}:{args.port}/v1 (also /v2)")
+    if args.cors:
+        print(f"CORS: pages from {', '.join(args.cors)} may call it.")
     if token is None and args.host not in ("127.0.0.1", "localhost", "::1"):
         print(
             "Warning: listening beyond loopback without a token; use --token-file or "
@@ -134,6 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
         default="4G",
         metavar="SIZE",
         help="refuse request bodies larger than SIZE with 413 (default 4G; 0 for no limit)",
+    )
+    serve.add_argument(
+        "--cors",
+        type=_origins,
+        default=(),
+        metavar="ORIGIN[,ORIGIN…]",
+        help="let pages from these origins call the server (e.g. an OHIF viewer on "
+        "http://localhost:3000); * for any origin (default: no CORS)",
     )
     serve.add_argument(
         "--samples", action="store_true", help="store the tutorial's three sample files at start"

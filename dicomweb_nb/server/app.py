@@ -8,24 +8,29 @@ sends them (:mod:`.errors`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.convertors import register_url_convertor
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from .context import VERSIONS
+from .cors import parse_origins, with_cors
 from .errors import RequestError, answer_request_error, answer_unexpected
 from .gate import BODY_TIMEOUT, DEFAULT_MAX_BODY, HEALTH_PATH, Gate
 from .routes import wado
 from .routes.changefeed import changefeed, changefeed_latest
 from .routes.delete import delete
 from .routes.health import health
+from .routes.methods import OperationConvertor, OtherMethods, UnsupportedOperation
 from .routes.qido import search_handler
 from .routes.stow import store
 from .store import Archive
+
+register_url_convertor("operation", OperationConvertor())
 
 
 def _routes() -> list[BaseRoute]:
@@ -55,9 +60,16 @@ def _routes() -> list[BaseRoute]:
         ("/changefeed/latest", changefeed_latest, "GET"),
     ]
     routes: list[BaseRoute] = [Route(HEALTH_PATH, health, methods=["GET"])]
+    methods: dict[str, list[str]] = {HEALTH_PATH: ["GET"]}
     for version in VERSIONS:
+        # Before "/studies/{study}": a $-segment names an operation, not a study UID.
+        routes.append(Route(f"/v{version}/studies/{{operation:operation}}", UnsupportedOperation()))
         for path, endpoint, method in table:
             routes.append(Route(f"/v{version}{path}", endpoint, methods=[method], name=None))
+            methods.setdefault(f"/v{version}{path}", []).append(method)
+    # After every route: what none of a path's routes took (OPTIONS, other methods) is answered
+    # with all of that path's methods, not just those of the first route that matched it.
+    routes += [Route(path, OtherMethods(served)) for path, served in methods.items()]
     return routes
 
 
@@ -67,6 +79,7 @@ def create_app(
     token: str | None = None,
     max_body: int | None = DEFAULT_MAX_BODY,
     body_timeout: float = BODY_TIMEOUT,
+    cors: str | Iterable[str] | None = None,
 ) -> ASGIApp:
     """Create the DICOMweb ASGI application over a data folder.
 
@@ -82,6 +95,9 @@ def create_app(
         limit.
     body_timeout : float
         Seconds a request body may pause before the request is answered 408.
+    cors : str or iterable of str, optional
+        Origins browser pages may call the server from (``"*"`` for any), comma-separated or
+        as a list; None (the default) for no CORS. Preflights need no token (:mod:`.cors`).
 
     Returns
     -------
@@ -92,5 +108,6 @@ def create_app(
         routes=_routes(),
         exception_handlers={RequestError: answer_request_error, Exception: answer_unexpected},
     )
+    origins = parse_origins(cors)  # a bad origin fails here, before the folder is opened
     app.state.archive = Archive(data_dir)
-    return Gate(app, token, max_body, body_timeout)
+    return with_cors(Gate(app, token, max_body, body_timeout), origins)

@@ -9,12 +9,14 @@ import socket
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
 import uvicorn
 
 from .app import create_app
+from .cors import parse_origins
 from .gate import DEFAULT_MAX_BODY
 from .serving import uvicorn_config
 
@@ -38,6 +40,9 @@ class LocalServer:
         reference's 2 GB request limit), None for no limit.
     version : str
         The API version in :attr:`url` (``"1"`` or ``"2"``; both are always served).
+    cors : str or iterable of str, optional
+        Origins whose pages may call the server (CORS), e.g. ``"http://localhost:3000"``, a list,
+        or ``"*"`` for any; default none. Checked here: a bad origin raises ValueError.
 
     Examples
     --------
@@ -55,6 +60,7 @@ class LocalServer:
         token: str | None = None,
         max_body: int | None = DEFAULT_MAX_BODY,
         version: str = "1",
+        cors: str | Iterable[str] | None = None,
     ) -> None:
         self._own_dir = data_dir is None
         self.data_dir = Path(data_dir) if data_dir is not None else None
@@ -63,6 +69,7 @@ class LocalServer:
         self.version = version
         self._token = token
         self._max_body = max_body
+        self.cors = parse_origins(cors)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -107,7 +114,7 @@ class LocalServer:
             return self
         if self.data_dir is None:
             self.data_dir = Path(tempfile.mkdtemp(prefix="dicomweb-nb-"))
-        app = create_app(self.data_dir, token=self._token, max_body=self._max_body)
+        app = create_app(self.data_dir, token=self._token, max_body=self._max_body, cors=self.cors)
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         # Accepted connections inherit this: without it, Nagle's algorithm and delayed ACKs add
