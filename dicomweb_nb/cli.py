@@ -79,7 +79,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     data = Path(args.data) if args.data else Path(tempfile.mkdtemp(prefix="dicomweb-nb-"))
     token = _token(args)
-    app = create_app(data, token=token, max_body=args.max_body, cors=args.cors)
+    app = create_app(
+        data, token=token, max_body=args.max_body, cors=args.cors, bulkdata_uris=args.bulkdata_uris
+    )
     if args.samples:
         from .samples import write_tutorial_samples
         from .server.store import Archive, import_files
@@ -153,6 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ORIGIN[,ORIGIN…]",
         help="let pages from these origins call the server (e.g. an OHIF viewer on "
         "http://localhost:3000); * for any origin (default: no CORS)",
+    )
+    serve.add_argument(
+        "--bulkdata-uris",
+        action="store_true",
+        help="give metadata a BulkDataURI for pixel data and other binary values (beyond the "
+        "reference, which leaves them out)",
     )
     serve.add_argument(
         "--samples", action="store_true", help="store the tutorial's three sample files at start"

@@ -53,6 +53,7 @@ def _routes() -> list[BaseRoute]:
         (S + SE + IN + "/frames/{frames}", wado.frames, "GET"),
         (S + SE + IN + "/rendered", wado.rendered, "GET"),
         (S + SE + IN + "/frames/{frames}/rendered", wado.rendered, "GET"),
+        (S + SE + IN + "/bulkdata/{path:path}", wado.bulk_data, "GET"),
         (S, delete, "DELETE"),
         (S + SE, delete, "DELETE"),
         (S + SE + IN, delete, "DELETE"),
@@ -80,6 +81,7 @@ def create_app(
     max_body: int | None = DEFAULT_MAX_BODY,
     body_timeout: float = BODY_TIMEOUT,
     cors: str | Iterable[str] | None = None,
+    bulkdata_uris: bool = False,
 ) -> ASGIApp:
     """Create the DICOMweb ASGI application over a data folder.
 
@@ -98,6 +100,9 @@ def create_app(
     cors : str or iterable of str, optional
         Origins browser pages may call the server from (``"*"`` for any), comma-separated or
         as a list; None (the default) for no CORS. Preflights need no token (:mod:`.cors`).
+    bulkdata_uris : bool
+        Give metadata a ``BulkDataURI`` for each binary value it leaves out (:mod:`.bulkdata`);
+        off by default, as the reference gives none. The bulk data route is served either way.
 
     Returns
     -------
@@ -110,4 +115,5 @@ def create_app(
     )
     origins = parse_origins(cors)  # a bad origin fails here, before the folder is opened
     app.state.archive = Archive(data_dir)
+    app.state.bulkdata_uris = bulkdata_uris
     return with_cors(Gate(app, token, max_body, body_timeout), origins)

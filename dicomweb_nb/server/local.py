@@ -43,6 +43,10 @@ class LocalServer:
     cors : str or iterable of str, optional
         Origins whose pages may call the server (CORS), e.g. ``"http://localhost:3000"``, a list,
         or ``"*"`` for any; default none. Checked here: a bad origin raises ValueError.
+    bulkdata_uris : bool
+        Give metadata a ``BulkDataURI`` for each binary value (pixel data and the like) it
+        leaves out, so ``retrieve_bulkdata`` can fetch them; off by default, as the reference
+        gives none (:mod:`dicomweb_nb.server.bulkdata`).
 
     Examples
     --------
@@ -61,6 +65,7 @@ class LocalServer:
         max_body: int | None = DEFAULT_MAX_BODY,
         version: str = "1",
         cors: str | Iterable[str] | None = None,
+        bulkdata_uris: bool = False,
     ) -> None:
         self._own_dir = data_dir is None
         self.data_dir = Path(data_dir) if data_dir is not None else None
@@ -70,6 +75,7 @@ class LocalServer:
         self._token = token
         self._max_body = max_body
         self.cors = parse_origins(cors)
+        self.bulkdata_uris = bulkdata_uris
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -114,7 +120,13 @@ class LocalServer:
             return self
         if self.data_dir is None:
             self.data_dir = Path(tempfile.mkdtemp(prefix="dicomweb-nb-"))
-        app = create_app(self.data_dir, token=self._token, max_body=self._max_body, cors=self.cors)
+        app = create_app(
+            self.data_dir,
+            token=self._token,
+            max_body=self._max_body,
+            cors=self.cors,
+            bulkdata_uris=self.bulkdata_uris,
+        )
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         # Accepted connections inherit this: without it, Nagle's algorithm and delayed ACKs add
