@@ -143,9 +143,12 @@ def test_dicomweb_client_retrieves_bulk_data(loaded: tuple[LocalServer, list[Dat
 def test_bulkdata_route_answers(loaded: tuple[LocalServer, list[Dataset]]) -> None:
     server, instances = loaded
     url = f"{_url(server, instances[0])}/bulkdata"
-    r = requests.get(f"{url}/00091011", headers={"Accept": "application/octet-stream"})
-    assert r.status_code == 200 and r.content == b"\x00\x01\x02\x03"
-    assert r.headers["Content-Type"] == "application/octet-stream"
+    for accept in ("application/octet-stream", "*/*", None):  # no type named: the bytes
+        r = requests.get(f"{url}/00091011", headers={"Accept": accept})
+        assert r.status_code == 200 and r.content == b"\x00\x01\x02\x03"
+        assert r.headers["Content-Type"] == "application/octet-stream"
+    r = requests.get(f"{url}/00091011", headers={"Accept": 'multipart/related; type="*/*"'})
+    assert r.headers["Content-Type"].startswith("multipart/related")
     multi = f"{_url(server, instances[4])}/bulkdata/7FE00010"
     r = requests.get(multi, headers={"Accept": 'multipart/related; type="image/jp2"'})
     assert r.status_code == 200 and r.content.count(b"Content-Type: image/jp2") == 3
@@ -156,7 +159,7 @@ def test_bulkdata_route_answers(loaded: tuple[LocalServer, list[Dataset]]) -> No
         ("00880200/x/7FE00010", 400),
         ("7FE0", 400),
     ]:
-        r = requests.get(f"{url}/{path}", headers={"Accept": "*/*"})
+        r = requests.get(f"{url}/{path}")
         assert r.status_code == status, (path, r.text)
     r = requests.get(f"{url}/00091011", headers={"Accept": 'multipart/related; type="image/jp2"'})
     assert r.status_code == 406 and "only Pixel Data" in r.text

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from ...protocol.media import DICOM_JSON, accepts_dicom_json
+from ...protocol.media import DICOM_JSON, accepts_dicom_json, parse_accept
 from ...protocol.multipart import (
     BodyPart,
     iter_message,
@@ -287,8 +287,9 @@ def bulk_data(request: Request) -> Response:
     Returns
     -------
     Response
-        The value as one ``application/octet-stream`` part (multipart, or single part when
-        asked); encapsulated or transcoded Pixel Data as one part per frame, like ``…/frames``.
+        The value as ``application/octet-stream``: a single-part body for ``*/*``, no Accept or
+        ``application/octet-stream``, one part of ``multipart/related`` when that is asked for;
+        encapsulated or transcoded Pixel Data as one part per frame, like ``…/frames``.
     """
     path = bulkdata.parse_path(request.path_params["path"])
     accept = request.headers.get("accept")
@@ -297,9 +298,14 @@ def bulk_data(request: Request) -> Response:
     try:
         ds, value = bulkdata.find(fh, path)
         choice = choose(accept, "frames", 1)
+        ranges = parse_accept(accept)
+        if not ranges or ranges[0].mime == "*/*":
+            # No type named (a plain fetch, OHIF's "singlepart" bulk data, a browser): the bytes
+            # themselves. Clients that decode multipart ask for multipart/related by name.
+            choice = Choice(False, "application/octet-stream", "*")
         if value.is_pixel_data and (value.encapsulated or choice.transfer_syntax not in ("*", ELE)):
             count = transcode.number_of_frames(ds)
-            choice = choose(accept, "frames", count)
+            choice = choose(accept, "frames", count)  # */*: multipart, one frame per part
             parts, ts = frame_parts(fh, list(range(1, count + 1)), choice.transfer_syntax)
             content_type = _part_type(choice, ts)
             return _multipart([BodyPart(content_type, p.size, p.chunks) for p in parts], [fh])
