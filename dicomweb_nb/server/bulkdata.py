@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, BinaryIO
@@ -252,7 +252,7 @@ class BulkValue:
     """A bulk value found in a stored file: its bytes, made when sent, and their count."""
 
     size: int
-    chunks: Any  # Callable[[], Iterator[bytes]]
+    chunks: Callable[[], Iterator[bytes]]
     is_pixel_data: bool
     encapsulated: bool
 
@@ -271,7 +271,9 @@ def find(fh: BinaryIO, path: tuple[int, ...]) -> tuple[Dataset, BulkValue]:
     -------
     (Dataset, BulkValue)
         The file's dataset (deferred) and the value. Words of a big-endian file are swapped to
-        little endian, the byte order of bulk data (PS3.18 8.7.3.5.2).
+        little endian: ``application/octet-stream`` without a transfer syntax means explicit VR
+        little endian (docs/reference-server.md, WADO-RS). Encapsulated Pixel Data is left in the
+        file (``size`` 0): it is sent frame by frame (:func:`.frame_parts.frame_parts`).
 
     Raises
     ------
@@ -305,6 +307,8 @@ def find(fh: BinaryIO, path: tuple[int, ...]) -> tuple[Dataset, BulkValue]:
     is_pixel_data = len(path) == 1 and tag == PIXEL_DATA
     length = getattr(raw, "length", None)
     encapsulated = length == 0xFFFFFFFF
+    if encapsulated and is_pixel_data:
+        return ds, BulkValue(0, lambda: iter(()), True, True)
     swap = _WORD_SIZE.get(vr) if big_endian else None
     if isinstance(raw, RawDataElement) and raw.value is None and swap is None and not encapsulated:
         # Deferred: streamed from the file, never held whole.
