@@ -2,9 +2,9 @@
 
 - dcmjs's ``dicomweb-client``: ``npm ci`` from ``tests/browser/package-lock.json``, run in a copy
   under ``build/browser/`` so the source tree gets no ``node_modules``.
-- OHIF: ``npm install @ohif/app`` cannot work here (it asks for ``@ohif/i18n@3.13.2``, which the
-  registry does not have) and would fetch hundreds of packages the app does not load: the npm
-  tarball already holds the built viewer in ``dist/``. So only that tarball is fetched, with
+- OHIF: ``npm install @ohif/app`` would fetch hundreds of packages the built app never loads (and
+  failed where this was written: the registry served no ``@ohif/i18n@3.13.2``, which it asks for);
+  the npm tarball alone holds the built viewer in ``dist/``. So only that tarball is fetched, with
   ``npm pack``, checked against the integrity pinned in ``package.json`` (``ohifApp``), and its
   ``dist/`` extracted without source maps to ``build/browser/ohif-app-<version>/``.
 
