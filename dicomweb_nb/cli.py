@@ -42,6 +42,15 @@ def parse_size(text: str) -> int | None:
     return size or None
 
 
+def _origins(text: str) -> tuple[str, ...]:
+    from .server.cors import parse_origins
+
+    try:
+        return parse_origins(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _token(args: argparse.Namespace) -> str | None:
     # The command line is visible to every local user (ps); a file or the environment is not.
     if args.token_file:
@@ -76,7 +85,14 @@ def _serve(args: argparse.Namespace) -> int:
 
         token, generated = workshop_token(token, args.host)
     partitions = args.partitions or args.workshop
-    app = create_app(data, token=token, max_body=args.max_body, partitions=partitions)
+    app = create_app(
+        data,
+        token=token,
+        max_body=args.max_body,
+        partitions=partitions,
+        cors=args.cors,
+        bulkdata_uris=args.bulkdata_uris,
+    )
     if args.samples:
         from .samples import write_tutorial_samples
         from .server.store import Archive, import_files
@@ -89,6 +105,8 @@ def _serve(args: argparse.Namespace) -> int:
         )
     print(f"Data folder: {data}")
     print(f"DICOMweb base URL: http://{args.host}:{args.port}/v1 (also /v2)")
+    if args.cors:
+        print(f"CORS: pages from {', '.join(args.cors)} may call it.")
     if partitions:
         print(f"Data partitions: on (http://{args.host}:{args.port}/v1/partitions/<name>/…)")
     if args.workshop:
@@ -146,6 +164,20 @@ def build_parser() -> argparse.ArgumentParser:
         default="4G",
         metavar="SIZE",
         help="refuse request bodies larger than SIZE with 413 (default 4G; 0 for no limit)",
+    )
+    serve.add_argument(
+        "--cors",
+        type=_origins,
+        default=(),
+        metavar="ORIGIN[,ORIGIN…]",
+        help="let pages from these origins call the server (e.g. an OHIF viewer on "
+        "http://localhost:3000); * for any origin (default: no CORS)",
+    )
+    serve.add_argument(
+        "--bulkdata-uris",
+        action="store_true",
+        help="give metadata a BulkDataURI for pixel data and other binary values (beyond the "
+        "reference, which leaves them out)",
     )
     serve.add_argument(
         "--samples", action="store_true", help="store the tutorial's three sample files at start"

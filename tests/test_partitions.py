@@ -208,3 +208,11 @@ def test_serve_workshop_starts_partitioned_and_says_how_to_connect(tmp_path: Pat
     assert "Workshop server ready" in out
     assert f"export DICOMWEB_URL=http://127.0.0.1:{port}/v1" in out
     assert "Token: none (loopback only)" in out
+
+
+def test_partition_routes_answer_options_and_operations(partitioned: LocalServer) -> None:
+    alice = partitioned.partition_url("alice")
+    r = requests.options(alice + "/studies")
+    assert r.status_code == 204
+    assert {m.strip() for m in r.headers["allow"].split(",")} >= {"GET", "POST", "OPTIONS"}
+    assert requests.post(alice + "/studies/$bulkupdate").status_code == 404

@@ -150,6 +150,9 @@ def test_returned_attributes_v1_and_v2(loaded: LocalServer) -> None:
     s0 = study_uid(0)
     [v1] = qido(loaded, "/studies", PatientID="P1").json()
     assert {"00080005", "00080020", "00100010", "00100020", "0020000D"} <= set(v1)
+    # The counts and ModalitiesInStudy come without includefield (beyond the reference).
+    assert v1["00080061"]["Value"] == ["CT", "MR"]
+    assert v1["00201208"]["Value"] == [4] and v1["00201206"]["Value"] == [2]
     assert "00081030" not in v1  # StudyDescription is not a v1 default
     [v2] = qido(loaded, "/studies", version="2", PatientID="P1").json()
     assert "00081030" in v2 and "00080005" not in v2
@@ -169,6 +172,12 @@ def test_returned_attributes_v1_and_v2(loaded: LocalServer) -> None:
     assert all("00100010" in item and item["00201209"]["Value"] == [2] for item in series)
     nested = qido(loaded, f"/studies/{s0}/series").json()
     assert all("00100010" not in item for item in nested)
+    assert all(item["00201209"]["Value"] == [2] for item in nested)  # by default
+    # Instances have no counts; the study's and series' stay where they were not asked for.
+    [inst] = qido(
+        loaded, f"/studies/{s0}/series/{s0}.1/instances", SOPInstanceUID=f"{s0}.1.2"
+    ).json()
+    assert not {"00080061", "00201206", "00201208", "00201209"} & set(inst)
     # /instances carries study and series attributes; the filter attribute is returned too.
     [inst] = qido(loaded, "/instances", SOPInstanceUID=f"{s0}.2.1").json()
     assert inst["00080060"]["Value"] == ["MR"]

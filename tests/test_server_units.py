@@ -76,13 +76,34 @@ def test_choose_refuses(accept: str, kind: str, frames: int, status: int) -> Non
     assert caught.value.status == status
 
 
-def test_choose_rendered() -> None:
-    assert choose_rendered(None) == "image/jpeg"
-    assert choose_rendered("image/png") == "image/png"
-    for accept in ("*/*", "image/gif", "image/png, image/jpeg"):
-        with pytest.raises(RequestError) as caught:
-            choose_rendered(accept)
-        assert caught.value.status == 406
+@pytest.mark.parametrize(
+    ("accept", "chosen"),
+    [
+        (None, "image/jpeg"),
+        ("", "image/jpeg"),
+        ("image/png", "image/png"),
+        ("image/jpeg", "image/jpeg"),
+        # Beyond the reference, which answers 406 to these (docs/reference-server.md, WADO-RS):
+        ("*/*", "image/jpeg"),  # PS3.18's default rendered type
+        ("image/*", "image/jpeg"),
+        ("image/png, image/jpeg", "image/png"),  # the first acceptable one
+        ("image/gif, image/png;q=0.5", "image/png"),
+        ("image/png;q=0, */*", "image/jpeg"),  # q=0: not acceptable
+        # What Chromium sends for <img>
+        ("image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8", "image/jpeg"),
+        ("application/jpeg", "image/jpeg"),  # the reference's Postman collection
+        ("application/png", "image/png"),
+    ],
+)
+def test_choose_rendered(accept: str | None, chosen: str) -> None:
+    assert choose_rendered(accept) == chosen
+
+
+@pytest.mark.parametrize("accept", ["image/gif", "application/dicom", "image/png;q=0"])
+def test_choose_rendered_refuses_what_it_cannot_make(accept: str) -> None:
+    with pytest.raises(RequestError) as caught:
+        choose_rendered(accept)
+    assert caught.value.status == 406
 
 
 @pytest.mark.parametrize(

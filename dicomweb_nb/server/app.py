@@ -8,15 +8,17 @@ sends them (:mod:`.errors`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.convertors import register_url_convertor
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from .context import VERSIONS
+from .cors import parse_origins, with_cors
 from .errors import RequestError, answer_request_error, answer_unexpected
 from .gate import BODY_TIMEOUT, DEFAULT_MAX_BODY, HEALTH_PATH, Gate
 from .partitions import check_folder
@@ -25,10 +27,13 @@ from .routes import wado
 from .routes.changefeed import changefeed, changefeed_latest
 from .routes.delete import delete
 from .routes.health import health
+from .routes.methods import OperationConvertor, OtherMethods, UnsupportedOperation
 from .routes.partitions import list_partitions
 from .routes.qido import search_handler
 from .routes.stow import store
 from .store import Archive
+
+register_url_convertor("operation", OperationConvertor())
 
 
 def _routes() -> list[BaseRoute]:
@@ -51,6 +56,7 @@ def _routes() -> list[BaseRoute]:
         (S + SE + IN + "/frames/{frames}", wado.frames, "GET"),
         (S + SE + IN + "/rendered", wado.rendered, "GET"),
         (S + SE + IN + "/frames/{frames}/rendered", wado.rendered, "GET"),
+        (S + SE + IN + "/bulkdata/{path:path}", wado.bulk_data, "GET"),
         (S, delete, "DELETE"),
         (S + SE, delete, "DELETE"),
         (S + SE + IN, delete, "DELETE"),
@@ -62,14 +68,23 @@ def _routes() -> list[BaseRoute]:
         ("/partitions", list_partitions, "GET"),
     ]
     routes: list[BaseRoute] = [Route(HEALTH_PATH, health, methods=["GET"])]
+    methods: dict[str, list[str]] = {HEALTH_PATH: ["GET"]}
     for version in VERSIONS:
         # Every DICOMweb route also under a partition; context.partition_of decides which of the
         # two forms a request may use.
         for prefix in ("", "/partitions/{partition}"):
+            root = f"/v{version}{prefix}"
+            # Before "/studies/{study}": a $-segment names an operation, not a study UID.
+            routes.append(Route(f"{root}/studies/{{operation:operation}}", UnsupportedOperation()))
             for path, endpoint, method in table:
-                routes.append(Route(f"/v{version}{prefix}{path}", endpoint, methods=[method]))
+                routes.append(Route(root + path, endpoint, methods=[method]))
+                methods.setdefault(root + path, []).append(method)
         for path, endpoint, method in base:
             routes.append(Route(f"/v{version}{path}", endpoint, methods=[method]))
+            methods.setdefault(f"/v{version}{path}", []).append(method)
+    # After every route: what none of a path's routes took (OPTIONS, other methods) is answered
+    # with all of that path's methods, not just those of the first route that matched it.
+    routes += [Route(path, OtherMethods(served)) for path, served in methods.items()]
     return routes
 
 
@@ -80,6 +95,8 @@ def create_app(
     max_body: int | None = DEFAULT_MAX_BODY,
     body_timeout: float = BODY_TIMEOUT,
     partitions: bool = False,
+    cors: str | Iterable[str] | None = None,
+    bulkdata_uris: bool = False,
 ) -> ASGIApp:
     """Create the DICOMweb ASGI application over a data folder.
 
@@ -98,6 +115,12 @@ def create_app(
     partitions : bool
         Serve data partitions (``/v1/partitions/{name}/…``) as the reference does with
         ``EnableDataPartitions``; off, a folder that holds partitions is refused.
+    cors : str or iterable of str, optional
+        Origins browser pages may call the server from (``"*"`` for any), comma-separated or
+        as a list; None (the default) for no CORS. Preflights need no token (:mod:`.cors`).
+    bulkdata_uris : bool
+        Give metadata a ``BulkDataURI`` for each binary value it leaves out (:mod:`.bulkdata`);
+        off by default, as the reference gives none. The bulk data route is served either way.
 
     Returns
     -------
@@ -108,9 +131,11 @@ def create_app(
         routes=_routes(),
         exception_handlers={RequestError: answer_request_error, Exception: answer_unexpected},
     )
+    origins = parse_origins(cors)  # a bad origin fails here, before the folder is opened
     app.state.archive = Archive(data_dir)
     check_folder(app.state.archive.index, partitions)
     app.state.partitions = partitions
     app.state.partition_keys = {}
     app.state.render_cache = RenderCache()
-    return Gate(app, token, max_body, body_timeout)
+    app.state.bulkdata_uris = bulkdata_uris
+    return with_cors(Gate(app, token, max_body, body_timeout), origins)

@@ -11,6 +11,11 @@
   for the request body count; a handler busy with earlier parts does not.
 
 Both answers close the connection, so the client is not left sending the rest of a body.
+
+- The Host: every URL an answer holds (STOW's RetrieveURL, metadata's BulkDataURI) is built from it.
+  dicomweb-client for Python sends ``Host: <hostname>`` without the port on every request it does
+  not stream, which would point those URLs at port 80. A Host that names the address the server
+  is bound to (or a loopback name, on a loopback socket) without a port gets the socket's port.
 """
 
 from __future__ import annotations
@@ -51,6 +56,37 @@ def too_large(limit: int) -> RequestError:
         f"The request exceeded the allowed limit of {limit} bytes.",
         headers={"Connection": "close"},
     )
+
+
+_LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]"})
+_LOOPBACK_ADDRESSES = frozenset({"127.0.0.1", "::1"})
+
+
+def complete_host(scope: Scope) -> None:
+    """Add the socket's port to a Host header that names this server without it (see the module).
+
+    Parameters
+    ----------
+    scope : Scope
+        The ASGI scope; its ``headers`` are replaced when the Host is completed.
+    """
+    server = scope.get("server")
+    if not server or server[1] is None:
+        return
+    bound, port = str(server[0]), int(server[1])
+    if port == (443 if scope.get("scheme") == "https" else 80):
+        return
+    headers = list(scope["headers"])
+    for i, (key, value) in enumerate(headers):
+        if key != b"host":
+            continue
+        name = value.decode("latin-1").strip().lower()
+        if ":" in name.rpartition("]")[2]:
+            return  # has its port
+        if name.strip("[]") == bound or (name in _LOOPBACK_NAMES and bound in _LOOPBACK_ADDRESSES):
+            headers[i] = (b"host", f"{name}:{port}".encode("latin-1"))
+            scope["headers"] = headers
+        return
 
 
 def bearer_matches(header: bytes | None, token: str) -> bool:
@@ -116,6 +152,7 @@ class Gate:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        complete_host(scope)
         path: str = scope["path"]
         scope["dicomweb_version"] = next(
             (v for v in VERSIONS if path.startswith(f"/v{v}/")), VERSIONS[-1]

@@ -9,12 +9,14 @@ import socket
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
 import uvicorn
 
 from .app import create_app
+from .cors import parse_origins
 from .gate import DEFAULT_MAX_BODY
 from .serving import uvicorn_config
 
@@ -40,6 +42,13 @@ class LocalServer:
         The API version in :attr:`url` (``"1"`` or ``"2"``; both are always served).
     partitions : bool
         Serve data partitions (``…/v1/partitions/{name}/studies``); see :meth:`partition_url`.
+    cors : str or iterable of str, optional
+        Origins whose pages may call the server (CORS), e.g. ``"http://localhost:3000"``, a list,
+        or ``"*"`` for any; default none. Checked here: a bad origin raises ValueError.
+    bulkdata_uris : bool
+        Give metadata a ``BulkDataURI`` for each binary value (pixel data and the like) it
+        leaves out, so ``retrieve_bulkdata`` can fetch them; off by default, as the reference
+        gives none (:mod:`dicomweb_nb.server.bulkdata`).
 
     Examples
     --------
@@ -58,6 +67,8 @@ class LocalServer:
         max_body: int | None = DEFAULT_MAX_BODY,
         version: str = "1",
         partitions: bool = False,
+        cors: str | Iterable[str] | None = None,
+        bulkdata_uris: bool = False,
     ) -> None:
         self._own_dir = data_dir is None
         self.data_dir = Path(data_dir) if data_dir is not None else None
@@ -67,6 +78,8 @@ class LocalServer:
         self._token = token
         self._max_body = max_body
         self.partitions = partitions
+        self.cors = parse_origins(cors)
+        self.bulkdata_uris = bulkdata_uris
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -127,7 +140,12 @@ class LocalServer:
         if self.data_dir is None:
             self.data_dir = Path(tempfile.mkdtemp(prefix="dicomweb-nb-"))
         app = create_app(
-            self.data_dir, token=self._token, max_body=self._max_body, partitions=self.partitions
+            self.data_dir,
+            token=self._token,
+            max_body=self._max_body,
+            partitions=self.partitions,
+            cors=self.cors,
+            bulkdata_uris=self.bulkdata_uris,
         )
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -104,31 +104,57 @@ def choose(header: str | None, kind: Kind, frame_count: int = 1) -> Choice:
     )
 
 
+# What a rendered Accept range is answered with. PS3.18 8.3.5.1 (rendered media types) makes
+# image/jpeg the default, so the wildcards a browser sends (``*/*``, ``image/*``) get it: a superset
+# of the reference, which refuses them (docs/reference-server.md, WADO-RS). application/jpeg and
+# application/png are what the reference's own Postman collection asks for; no such types are
+# registered, and HTTP lets a server answer with the image type they plainly mean.
+_RENDERED = {
+    "image/jpeg": "image/jpeg",
+    "image/png": "image/png",
+    "image/*": "image/jpeg",
+    "*/*": "image/jpeg",
+    "application/jpeg": "image/jpeg",
+    "application/png": "image/png",
+}
+
+
+def _refused(m: MediaType) -> bool:
+    # q=0 means "not acceptable" (RFC 9110 12.4.2); an unreadable q counts as 1, as in sorting.
+    try:
+        return float(m.params.get("q", "1")) <= 0
+    except ValueError:
+        return False
+
+
 def choose_rendered(header: str | None) -> str:
-    """Pick the image type of a rendered retrieve (exactly one of image/jpeg and image/png).
+    """Pick the image type of a rendered retrieve: the first acceptable of JPEG and PNG.
 
     Parameters
     ----------
     header : str or None
-        The Accept header; missing means ``image/jpeg``.
+        The Accept header; missing or blank means ``image/jpeg``.
 
     Returns
     -------
     str
-        ``"image/jpeg"`` or ``"image/png"``.
+        ``"image/jpeg"`` or ``"image/png"``: the most preferred range that names one of them, or
+        a wildcard (``*/*``, ``image/*``), which means JPEG.
 
     Raises
     ------
     RequestError
-        406 for ``*/*``, any other type, or several values (the reference's rule).
+        406 when no range names either type or a wildcard (e.g. only ``image/gif``).
     """
     ranges = parse_accept(header)
-    if header is None or not ranges:
+    if not ranges:
         return "image/jpeg"
-    if len(ranges) == 1 and ranges[0].mime in ("image/jpeg", "image/png"):
-        return ranges[0].mime
+    for m in ranges:
+        chosen = _RENDERED.get(m.mime)
+        if chosen is not None and not _refused(m):
+            return chosen
     raise RequestError(
         HTTPStatus.NOT_ACCEPTABLE,
         f"The Accept header '{header}' is not supported for rendered images; "
-        "use exactly image/jpeg or image/png.",
+        "use image/jpeg or image/png.",
     )

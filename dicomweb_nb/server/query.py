@@ -299,6 +299,10 @@ def parse_query(
     include: list[int] = []
     for lv in levels:
         include.extend(default_tags(lv, version))
+    # The counts (and ModalitiesInStudy) of the query's own level come by default: OHIF's study
+    # list shows them and does not ask for them. A superset of the reference, which returns them
+    # only by includefield (docs/reference-server.md, QIDO-RS); its attributes stay as they are.
+    include.extend(computed_tags(level))
     include.extend(_parse_includefield(includefield, levels))
     include.extend(attr.tag for attr, _ in raw_filters)
     query.include = list(dict.fromkeys(include))

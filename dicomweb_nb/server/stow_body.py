@@ -72,7 +72,13 @@ def check_content_type(header: str | None) -> tuple[bool, str | None]:
         application/dicom; 400 for a ``start`` parameter (as the reference does) or a boundary
         longer than 256 characters.
     """
-    media = parse_media_type(header or "")
+    if header is None or not header.strip():
+        raise RequestError(
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            "The request has no Content-Type; send multipart/related; "
+            'type="application/dicom" or a single application/dicom body.',
+        )
+    media = parse_media_type(header)
     if media.mime == "application/dicom":
         return False, None
     if media.mime != "multipart/related":

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from ...protocol.media import DICOM_JSON, accepts_dicom_json
+from ...protocol.media import DICOM_JSON, accepts_dicom_json, parse_accept
 from ...protocol.multipart import (
     BodyPart,
     iter_message,
@@ -28,12 +28,12 @@ from ...protocol.multipart import (
     new_boundary,
     related_content_type,
 )
-from .. import rendering, transcode
-from ..context import archive_of, path_uids
+from .. import bulkdata, rendering, transcode
+from ..context import archive_of, base_url, path_uids
 from ..errors import RequestError
 from ..frame_parts import frame_parts, parse_frame_list
 from ..index import InstanceRecord
-from ..negotiation import Choice, Kind, choose, choose_rendered
+from ..negotiation import ELE, Choice, Kind, choose, choose_rendered
 from ..partitions import partition_of
 from ..store import Archive
 from ..transcode import MAX_TRANSCODE_BYTES
@@ -220,9 +220,20 @@ async def metadata(request: Request) -> Response:
         raise RequestError(
             HTTPStatus.NOT_FOUND, "The requested study, series or instance was not found."
         )
+    uris = request.app.state.bulkdata_uris
+    if uris:
+        etag += "-bulkdata"  # another shape of the same data: a cached copy must not stand in
     inm = request.headers.get("if-none-match")
     if inm is not None and etag in (t.strip().strip('"') for t in inm.split(",")):
         return Response(status_code=304, headers={"ETag": etag})
+    if uris:
+        records = await run_in_threadpool(
+            index.instances, uids["study"], uids.get("series"), uids.get("instance")
+        )
+        archive = archive_of(request)
+        texts = await run_in_threadpool(
+            bulkdata.metadata_with_uris, archive, records, texts, base_url(request)
+        )
     body = ("[" + ",".join(texts) + "]").encode()
     return Response(body, media_type=DICOM_JSON, headers={"ETag": etag})
 
@@ -265,6 +276,57 @@ def frames(request: Request) -> Response:
         fh.close()
         raise
     return _multipart([BodyPart(content_type, p.size, p.chunks) for p in parts], [fh])
+
+
+def bulk_data(request: Request) -> Response:
+    """Answer ``GET …/instances/{i}/bulkdata/{path}`` with one bulk value (:mod:`..bulkdata`).
+
+    Parameters
+    ----------
+    request : Request
+        The request.
+
+    Returns
+    -------
+    Response
+        The value as ``application/octet-stream``: a single-part body for ``*/*``, no Accept or
+        ``application/octet-stream``, one part of ``multipart/related`` when that is asked for;
+        encapsulated or transcoded Pixel Data as one part per frame, like ``…/frames``.
+    """
+    path = bulkdata.parse_path(request.path_params["path"])
+    accept = request.headers.get("accept")
+    _, fh = _opened(request)[0]
+    assert fh is not None  # an instance is one record, opened
+    try:
+        ds, value = bulkdata.find(fh, path)
+        choice = choose(accept, "frames", 1)
+        ranges = parse_accept(accept)
+        if not ranges or ranges[0].mime == "*/*":
+            # No type named (a plain fetch, OHIF's "singlepart" bulk data, a browser): the bytes
+            # themselves. Clients that decode multipart ask for multipart/related by name.
+            choice = Choice(False, "application/octet-stream", "*")
+        if value.is_pixel_data and (value.encapsulated or choice.transfer_syntax not in ("*", ELE)):
+            count = transcode.number_of_frames(ds)
+            choice = choose(accept, "frames", count)  # */*: multipart, one frame per part
+            parts, ts = frame_parts(fh, list(range(1, count + 1)), choice.transfer_syntax)
+            content_type = _part_type(choice, ts)
+            return _multipart([BodyPart(content_type, p.size, p.chunks) for p in parts], [fh])
+        if choice.transfer_syntax not in ("*", ELE):
+            raise RequestError(
+                HTTPStatus.NOT_ACCEPTABLE,
+                "This bulk data is sent as its little-endian bytes (application/octet-stream); "
+                "only Pixel Data can be transcoded.",
+            )
+        content_type = "application/octet-stream"
+        if value.is_pixel_data:
+            content_type += f"; transfer-syntax={ELE}"  # native, little endian
+        if not choice.multipart:
+            headers = {"Content-Type": content_type, "Content-Length": str(value.size)}
+            return StreamingResponse(_closing(value.chunks(), [fh]), headers=headers)
+    except BaseException:
+        fh.close()
+        raise
+    return _multipart([BodyPart(content_type, value.size, value.chunks)], [fh])
 
 
 def rendered(request: Request) -> Response:
