@@ -63,7 +63,7 @@ class _Painter:
 
 def _bump(z: float, centre: float, half: float) -> float:
     # 1 at the centre, falling to 0 at centre ± half: how big an organ is on this slice.
-    return float(max(0.0, 1.0 - ((z - centre) / half) ** 2)) ** 0.5
+    return float(max(0.0, 1.0 - ((z - centre) / half) ** 2) ** 0.5)
 
 
 def _torso(p: _Painter, z: float, chest: bool) -> None:
@@ -202,7 +202,8 @@ def ct_slice(
     """
     table = CT_HU_CONTRAST if contrast else CT_HU
     hu = table[labels(region, rows, columns, z)]
-    return hu + rng.normal(0.0, CT_NOISE.get(region, 10.0), hu.shape)
+    noisy: np.ndarray = hu + rng.normal(0.0, CT_NOISE.get(region, 10.0), hu.shape)
+    return noisy
 
 
 def mr_slice(
@@ -229,4 +230,5 @@ def mr_slice(
         float64 signal values.
     """
     signal = MR_SIGNAL[weighting][labels(region, rows, columns, z)]
-    return np.clip(np.abs(signal + rng.normal(0.0, 25.0, signal.shape)), 0, 4095)
+    noisy: np.ndarray = np.clip(np.abs(signal + rng.normal(0.0, 25.0, signal.shape)), 0, 4095)
+    return noisy

@@ -162,22 +162,82 @@ def test_frame_viewer(client: DicomWebClient) -> None:
     viewer.client = client
     viewer.load(mf.StudyInstanceUID, mf.SeriesInstanceUID, mf.SOPInstanceUID)
     assert viewer.frame.max == 5 and viewer.image.value[:4] == b"\x89PNG"
+    assert viewer.frame.layout.display is None and viewer.position.layout.display == "none"
     viewer.frame.value = 3
-    assert viewer.current()[1] == 3
-    viewer.preset.value = "bone (400/1800)"
-    assert (viewer.center.value, viewer.width.value) == (400, 1800)
+    assert viewer.current()[1] == 3 and "frame 3/5" in viewer.caption.value
+    viewer.preset.value = "CT bone (400/1800)"
+    assert viewer.window() == (400, 1800)
     before = _png(viewer)
     viewer.invert.value = True
     after = _png(viewer)
     assert before.shape == after.shape and not np.array_equal(before, after)
     series = list(samples.synthetic_datasets(1, 1, 4, rows=32, columns=32))
-    client.store_instances(series)
+    client.store_instances(series[::-1])
     viewer.load(series[0].StudyInstanceUID, series[0].SeriesInstanceUID)
-    assert viewer.frame.description == "Instance" and viewer.frame.max == 4
-    viewer.frame.value = 4
-    assert int(viewer.current()[0].InstanceNumber) == 4
+    assert viewer.wait() and viewer.progress.value == viewer.progress.max == 4
+    assert viewer.position.max == 4 and viewer.frame.layout.display == "none"
+    assert viewer.state == "ok" and "All 4 images" in viewer.message
+    viewer.position.value = 4
+    assert int(viewer.current()[0].InstanceNumber) == 4 and "image 4/4" in viewer.caption.value
     viewer.load("1.2.3", "1.2.3.4", "1.2.3.4.5")
     assert "Loading failed" in viewer.status.value and "404" in viewer.status.value
+
+
+def test_viewer_window_comes_from_each_new_image_and_resets_unless_kept(
+    client: DicomWebClient,
+) -> None:
+    ct = list(samples.synthetic_datasets(1, 1, 6, rows=48, columns=48, seed=0))
+    mf = samples.multiframe_dataset(frames=3)  # no stored window: 100..~1050
+    client.store_instances([*ct, mf])
+    viewer = FrameViewer()
+    viewer.client = client
+    viewer.load(ct[0].StudyInstanceUID, ct[0].SeriesInstanceUID, ct[2].SOPInstanceUID)
+    assert viewer.position.value == 3 and viewer.window() == (40, 400)
+    assert viewer.preset.value == "from the image" and "window 40/400" in viewer.caption.value
+    viewer.center.value, viewer.width.value = 900, 200  # a manual window, inverted
+    viewer.invert.value = True
+    assert viewer.preset.value == "manual"
+    viewer.wait()
+    viewer.position.value = 5  # scrolling keeps the manual window
+    assert viewer.window() == (900, 200) and viewer.invert.value
+    viewer.load(mf.StudyInstanceUID, mf.SeriesInstanceUID, mf.SOPInstanceUID)
+    # A new image: its own window from its pixel range (none is stored), not inverted.
+    values = mf.pixel_array[0]
+    low, high = float(values.min()), float(values.max())
+    assert viewer.window() == pytest.approx(((low + high) / 2, high - low))
+    assert not viewer.invert.value and viewer.preset.value == "from the image"
+    shown = _image_area(_png(viewer))
+    assert 40 < shown.mean() < 215 and shown.std() > 10  # neither blank white nor black
+    # Kept: the window and invert carry over to the next series.
+    viewer.preset.value = "CT lung (-600/1500)"
+    viewer.invert.value = True
+    viewer.pin.value = True
+    viewer.load(ct[0].StudyInstanceUID, ct[0].SeriesInstanceUID)
+    assert viewer.window() == (-600, 1500) and viewer.invert.value
+    viewer.wait()
+
+
+def test_viewer_drag_windows_and_wheel_scrolls(client: DicomWebClient) -> None:
+    ct = list(samples.synthetic_datasets(1, 1, 5, rows=32, columns=32, seed=0))
+    client.store_instances(ct)
+    viewer = FrameViewer()
+    viewer.client = client
+    viewer.load(ct[0].StudyInstanceUID, ct[0].SeriesInstanceUID)
+    viewer.wait()
+    center, width = viewer.window()
+    drag = {"buttons": 1, "boundingRectWidth": 400, "boundingRectHeight": 400}
+    viewer.handle_event({**drag, "type": "mousedown", "relativeX": 100, "relativeY": 100})
+    viewer.handle_event({**drag, "type": "mousemove", "relativeX": 200, "relativeY": 60})
+    new_center, new_width = viewer.window()
+    assert new_width > width and new_center < center and viewer.preset.value == "manual"
+    viewer.handle_event({"type": "mouseup", "buttons": 0})
+    viewer.handle_event({**drag, "type": "mousemove", "buttons": 0, "relativeX": 0})
+    assert viewer.window() == (new_center, new_width)  # no button: no change
+    viewer.handle_event({"type": "wheel", "deltaY": 120})
+    viewer.handle_event({"type": "wheel", "deltaY": 120})
+    assert viewer.position.value == 3
+    viewer.handle_event({"type": "wheel", "deltaY": -120})
+    assert viewer.position.value == 2
 
 
 def test_panel_shares_one_client(tmp_path: Path, tutorial_dir: Path) -> None:
@@ -304,9 +364,10 @@ def test_invert_is_the_pixel_inverse_for_monochrome2_and_monochrome1(
         uids = _grey_instance(client, photometric, f"1.2.3.7.1.{n + 1}")
         viewer.load(uids["study"], uids["series"], uids["sop"])
         viewer.center.value, viewer.width.value = 32, 64
+        viewer.preset.value = "manual"
         for invert in (False, True):
             viewer.invert.value = invert
-            shown[photometric, invert] = _image_area(_png(viewer)).astype(int)
+            shown[photometric, invert] = _png(viewer).astype(int)  # the picture alone
         assert viewer.current()[0].PhotometricInterpretation == photometric  # data untouched
         viewer.invert.value = False
     for photometric in ("MONOCHROME2", "MONOCHROME1"):
