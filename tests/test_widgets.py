@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -87,8 +88,7 @@ def test_server_panel_remote_auth_and_config(tmp_path: Path) -> None:
     with LocalServer(tmp_path / "data", token="s3cret") as local:
         panel_ = ServerPanel()
         panel_.mode.value = "Remote URL"
-        panel_.url.value = local.base_url
-        panel_.version.value = "v2"
+        panel_.url.value = f"{local.base_url}/v2"  # used as given: no version appended
         assert "not authorised" in panel_.test_connection()
         panel_.auth.value = "bearer token"
         panel_.token.value = "s3cret"
@@ -102,11 +102,7 @@ def test_server_panel_remote_auth_and_config(tmp_path: Path) -> None:
         assert "s3cret" not in saved and json.loads(saved)["auth"] == "bearer token"
         other = ServerPanel()
         other.load_config(tmp_path / "server.json")
-        assert (other.url.value, other.version.value, other.verify.value) == (
-            local.base_url,
-            "v2",
-            False,
-        )
+        assert (other.url.value, other.verify.value) == (f"{local.base_url}/v2", False)
     panel_.url.value = "http://127.0.0.1:9"
     with pytest.warns(DicomWebWarning, match="TLS"):
         assert "not reachable" in panel_.test_connection()
@@ -140,9 +136,10 @@ def test_browser_drill_down_download_delete(
     browser.download_button.click()
     assert "Saved 2 files" in browser.status.value
     browser.delete_button.click()
-    assert (
-        "Delete this series" in browser.status.value
-        and browser.confirm_button.layout.display is None
+    assert browser.confirm_button.layout.display is None
+    assert browser.message == (
+        "Delete series #1 · OT · 2 images of the study of Anony Mous (2020-09-22, 2 series, "
+        "3 instances) from the server? This cannot be undone."
     )
     browser.confirm_button.click()
     assert len(client.search_for_series(samples.STUDY_UID)) == 1
@@ -328,7 +325,9 @@ def test_status_state_follows_success_and_failure(
     browser.search()
     browser.studies.value = samples.STUDY_UID
     browser.ask_delete()
-    assert browser.state == "ask" and "Delete this study" in browser.message
+    assert browser.state == "ask" and browser.message.startswith(
+        "Delete the study of Anony Mous (2020-09-22, 2 series, 3 instances)"
+    )
     client.delete_study(samples.STUDY_UID)  # gone before the confirmation: the delete fails
     browser.delete()
     assert browser.state == "error" and "Deleting failed" in browser.message
@@ -336,7 +335,6 @@ def test_status_state_follows_success_and_failure(
     server.mode.value = "Remote URL"
     assert server.test_connection() and server.state == "error"
     server.url.value = client.url
-    server.version.value = "(in URL)"
     server.test_connection()
     assert server.state == "ok" and server.message.startswith("✔ reachable")
 
@@ -416,3 +414,91 @@ def test_upload_rows_follow_the_files_when_some_fail(
     assert [r["status"] for r in rows] == ["unknown", "unknown", "failed", "failed"]
     assert "went away" in rows[3]["detail"]
     assert upload.state == "error" and "stopped after 2 of 4" in upload.message
+
+
+def test_upload_sends_only_the_chosen_source_and_names_files_by_their_path(
+    client: DicomWebClient, tutorial_dir: Path, tmp_path: Path
+) -> None:
+    samples.write_synthetic_archive(tmp_path / "archive", 1, 2, 2, rows=8, columns=8)
+    upload = UploadPanel()
+    upload.client = client
+    upload.folder.value = str(tmp_path / "archive")
+    assert upload.source.value == "A folder on the kernel's machine"
+    assert upload.folder in upload.children and upload.files not in upload.children
+    files = {name: (tutorial_dir / name).read_bytes() for name in samples.TUTORIAL_FILES}
+    upload.files.set_state(_upload_value(files))  # choosing files switches to them
+    assert upload.source.value == "Files from this browser"
+    rows = upload.upload()
+    assert [r["file"] for r in rows] == list(samples.TUTORIAL_FILES)  # 3, not 3 + 4
+    upload.source.value = "A folder on the kernel's machine"
+    rows = upload.upload()
+    assert [r["file"] for r in rows] == [
+        "study-01/series-01/instance-0001.dcm",
+        "study-01/series-01/instance-0002.dcm",
+        "study-01/series-02/instance-0001.dcm",
+        "study-01/series-02/instance-0002.dcm",
+    ]
+    assert "series-02/instance-0002.dcm" in upload.table.value
+
+
+def test_browser_reads_like_words_with_uids_last_and_instances_in_order(
+    client: DicomWebClient,
+) -> None:
+    series = list(samples.synthetic_datasets(1, 1, 12, rows=8, columns=8, seed=1))  # Müller
+    series[0].StudyTime = ""  # a missing value shows blank
+    client.store_instances(series[::-1])
+    browser = StudyBrowser()
+    browser.client = client
+    assert browser.search() == 1
+    table = browser.table.value
+    headers = re.findall(r"<th[^>]*>([^<]*)</th>", table)
+    assert headers[:5] == ["Patient", "Patient ID", "Date", "Time", "Description"]
+    assert headers[-1] == "Study UID"
+    for junk in ("NaN", "NaT", "days", "None", "^"):
+        assert junk not in table
+    assert "overflow-x:auto" in table  # scrolls inside the panel, not off its edge
+    date = series[0].StudyDate
+    assert browser.studies.options[0][0] == (
+        f"Müller, Anna · {date[:4]}-{date[4:6]}-{date[6:]} · CT HEAD · CT"
+    )
+    browser.studies.value = series[0].StudyInstanceUID
+    assert browser.series.options[0][0] == "#1 · CT · Axial 5mm · 12 images"
+    browser.series.value = series[0].SeriesInstanceUID
+    numbers = [label.split(" · ")[0] for label, _ in browser.instances.options]
+    assert numbers == [f"#{k}" for k in range(1, 13)]
+
+
+def test_panel_picking_opens_view_and_stop_start_keeps_the_data(tutorial_dir: Path) -> None:
+    tabs = panel()
+    try:
+        tabs.server.start_local()
+        tabs.upload.folder.value = str(tutorial_dir)
+        assert [r["status"] for r in tabs.upload.upload()] == ["stored"] * 3
+        data_dir = tabs.server._server.data_dir
+        tabs.server.stop_local()
+        assert tabs.upload.rows == [] and tabs.upload.table.value == ""  # no stale "stored"
+        assert tabs.browser.studies.options == ()
+        tabs.server.start_local()
+        assert "1 studies" in tabs.server.message  # the same data after a restart
+        assert tabs.browser.search() == 1
+        tabs.browser.studies.value = samples.STUDY_UID
+        tabs.browser.series.value = samples.SERIES_UID_GREEN_RED
+        tabs.browser.instances.value = samples.INSTANCE_UID_RED
+        assert tabs.selected_index == 3 and tabs.titles[3] == "View"
+        assert tabs.viewer.current()[0].SOPInstanceUID == samples.INSTANCE_UID_RED
+        tabs.viewer.wait()
+    finally:
+        tabs.server.stop_local()
+    assert data_dir.exists()  # kept for the next Start; removed when the kernel ends
+
+
+def test_remote_url_is_used_as_given(tmp_path: Path) -> None:
+    with LocalServer(tmp_path / "data") as local:
+        server = ServerPanel()
+        server.mode.value = "Remote URL"
+        server.url.value = f"{local.base_url}/dicom-web"  # Orthanc's path: nothing here
+        report = server.test_connection()
+        assert server.client is not None and server.client.url == f"{local.base_url}/dicom-web"
+        assert f"{local.base_url}/dicom-web/v1" not in report and "check the base URL" in report
+        server.url.value = local.url
+        assert server.test_connection().startswith("✔ reachable · ✔ authorised · ✔ DICOMweb")
