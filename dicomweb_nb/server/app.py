@@ -23,6 +23,7 @@ from .routes import wado
 from .routes.changefeed import changefeed, changefeed_latest
 from .routes.delete import delete
 from .routes.health import health
+from .routes.landing import landing
 from .routes.qido import search_handler
 from .routes.stow import store
 from .store import Archive
@@ -55,6 +56,7 @@ def _routes() -> list[BaseRoute]:
         ("/changefeed/latest", changefeed_latest, "GET"),
     ]
     routes: list[BaseRoute] = [Route("/health/check", health, methods=["GET"])]
+    routes.append(Route("/", landing, methods=["GET"]))  # what this is and how to connect
     for version in VERSIONS:
         for path, endpoint, method in table:
             routes.append(Route(f"/v{version}{path}", endpoint, methods=[method], name=None))
