@@ -144,3 +144,17 @@ def test_notebooks_keep_test_markers_and_asserts_out_of_learners_code() -> None:
                 # The only asserts are in cells tagged for the tests, folded away.
                 assert "test" in cell["metadata"].get("tags", []), (path, source)
                 assert cell["metadata"]["jupyter"]["source_hidden"], (path, source)
+
+
+def test_stored_notebooks_were_run_and_keep_their_figures() -> None:
+    # The docs show the stored outputs, and nbval compares only cells that were run.
+    for path in sorted((ROOT / "notebooks").rglob("*.ipynb")):
+        if path.name == "exercises.ipynb":
+            continue  # handed out blank
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            assert cell["execution_count"] is not None, (path, cell["source"])
+            if "".join(cell["source"]).rstrip().endswith("\nfig"):
+                kinds = [set(o.get("data", {})) for o in cell["outputs"]]
+                assert any("image/png" in k for k in kinds), (path, cell["source"])
