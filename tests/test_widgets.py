@@ -502,3 +502,17 @@ def test_remote_url_is_used_as_given(tmp_path: Path) -> None:
         assert f"{local.base_url}/dicom-web/v1" not in report and "check the base URL" in report
         server.url.value = local.url
         assert server.test_connection().startswith("✔ reachable · ✔ authorised · ✔ DICOMweb")
+
+
+def test_viewer_colour_disables_the_window(client: DicomWebClient, tutorial_dir: Path) -> None:
+    client.store_instances(tutorial_dir)
+    viewer = FrameViewer()
+    viewer.client = client
+    viewer.load(samples.STUDY_UID, samples.SERIES_UID_BLUE, samples.INSTANCE_UID_BLUE)
+    assert viewer.center.disabled and viewer.width.disabled and viewer.invert.disabled
+    assert viewer.preset.value == "from the image"
+    ct = list(samples.synthetic_datasets(1, 1, 2, rows=16, columns=16))
+    client.store_instances(ct)
+    viewer.load(ct[0].StudyInstanceUID, ct[0].SeriesInstanceUID)
+    viewer.wait()
+    assert not viewer.center.disabled and not viewer.invert.disabled

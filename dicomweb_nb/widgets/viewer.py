@@ -66,10 +66,13 @@ def image_window(ds: Dataset, arr: np.ndarray) -> tuple[float, float]:
 def _fit(slider: widgets.FloatSlider, low: float, high: float, value: float) -> None:
     # Widen to cover old and new ranges, set the value, then narrow: min <= value <= max holds
     # at every step, so the slider never clamps the value on the way.
+    # One message to the browser (hold_sync): sent one by one, a new value could arrive before
+    # its new range, be clamped there and come back as if the user had moved the slider.
     low, high = min(low, value), max(high, value)
-    slider.min, slider.max = min(low, slider.min), max(high, slider.max)
-    slider.value = value
-    slider.min, slider.max = low, high
+    with slider.hold_sync():
+        slider.min, slider.max = min(low, slider.min), max(high, slider.max)
+        slider.value = value
+        slider.min, slider.max = low, high
 
 
 class FrameViewer(ClientPanel):
@@ -85,7 +88,11 @@ class FrameViewer(ClientPanel):
         self.center = widgets.FloatSlider(description="Centre", min=-1024, max=3071, value=40)
         self.width = widgets.FloatSlider(description="Width", min=1, max=4096, value=400)
         self.invert = widgets.Checkbox(description="invert")
-        self.pin = widgets.Checkbox(description="keep window and invert for the next series")
+        self.pin = widgets.Checkbox(
+            description="keep window and invert for the next series",
+            indent=False,
+            layout={"width": "auto"},
+        )
         super().__init__()
         self._datasets: list[Dataset | None] = []
         self._loader: SeriesLoader | None = None
@@ -292,6 +299,8 @@ class FrameViewer(ClientPanel):
         self.frame.value = min(self.frame.value, frames)
         self._updating = False
         self._show_sliders()
+        for control in (self.preset, self.center, self.width, self.invert):
+            control.disabled = not is_grayscale(ds)  # colour is shown as stored
         if self.preset.value == FROM_IMAGE or not is_grayscale(ds):
             self._set_window(*image_window(ds, self._frame_pixels()))
         self.draw()
