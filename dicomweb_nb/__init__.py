@@ -34,6 +34,34 @@ _HOMES = {name: ".client" for name in __all__ if name != "LocalServer"} | {
 }
 
 
+def load_ipython_extension(shell: Any) -> None:
+    """``%load_ext dicomweb_nb``: errors a learner meets show as one line with what to do.
+
+    See :mod:`dicomweb_nb.teaching`.
+
+    Parameters
+    ----------
+    shell : IPython.core.interactiveshell.InteractiveShell
+        The shell.
+    """
+    from .teaching import load_ipython_extension as load
+
+    load(shell)
+
+
+def unload_ipython_extension(shell: Any) -> None:
+    """``%unload_ext dicomweb_nb``: IPython's usual tracebacks again.
+
+    Parameters
+    ----------
+    shell : IPython.core.interactiveshell.InteractiveShell
+        The shell.
+    """
+    from .teaching import unload_ipython_extension as unload
+
+    unload(shell)
+
+
 def __getattr__(name: str) -> Any:
     if name in _HOMES:
         return getattr(importlib.import_module(_HOMES[name], __name__), name)

@@ -1,4 +1,9 @@
-"""Synthetic CT/MR studies with varied, fictional patients, so searches have something to find."""
+"""Synthetic CT/MR studies with varied, fictional patients, so searches have something to find.
+
+The pixels come from :mod:`._phantom`: a CT series is an anatomy-like phantom in Hounsfield units
+(chest, abdomen or head, by the study's body part), an MR series the same anatomy as T1, T2 or
+PD signal, so windows and scrolling through a series show what they would on real images.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ from collections.abc import Iterator
 import numpy as np
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, ExplicitVRLittleEndian, generate_uid
+
+from . import _phantom
 
 CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
 MR_IMAGE = "1.2.840.10008.5.1.4.1.1.4"
@@ -34,7 +41,11 @@ _STUDIES = [
     ("MR KNEE LEFT", "KNEE", ["MR", "MR", "MR"]),
     ("CT/MR BRAIN", "BRAIN", ["CT", "MR", "MR"]),
 ]
-_SERIES = {"CT": ["Axial 5mm", "Axial 1mm", "Coronal MPR"], "MR": ["T1 SAG", "T2 AX", "PD COR"]}
+# Every series is axial (that is what the phantom draws), so the descriptions say so.
+_SERIES = {"CT": ["Axial 5mm", "Axial 2.5mm", "Axial 1.25mm"], "MR": ["T1 AX", "T2 AX", "PD AX"]}
+_THICKNESS = {"CT": [5.0, 2.5, 1.25], "MR": [4.0, 4.0, 4.0]}
+# A window per region, as a scanner's protocol would store it (head CT: the brain window).
+_CT_WINDOWS = {"head": (40, 80)}
 _MODELS = {"CT": ("ACME Medical", "Volumetric 64"), "MR": ("ACME Medical", "FieldView 3T")}
 _DOCTORS = ["House^Gregory", "Quinn^Michaela", "Yang^Cristina", "Watson^John"]
 _EPOCH = dt.date(2015, 1, 1)
@@ -66,19 +77,6 @@ def file_dataset(sop_class: str, sop_uid: str, syntax: str = ExplicitVRLittleEnd
     return ds
 
 
-def _phantom(rows: int, columns: int, z: float, rng: np.random.Generator) -> np.ndarray:
-    # A body-like ellipse in Hounsfield units: air -1000, soft tissue ~40, a bone ring ~700.
-    y, x = np.mgrid[0:rows, 0:columns]
-    ny, nx = (y - rows / 2) / (rows / 2), (x - columns / 2) / (columns / 2)
-    scale = 0.85 - 0.15 * abs(z)  # the body narrows towards the ends of the series
-    r = (nx / scale) ** 2 + (ny / (scale * 0.75)) ** 2
-    hu = np.full((rows, columns), -1000.0)
-    hu[r <= 1.0] = 40.0
-    hu[(r > 0.80) & (r <= 0.92)] = 700.0
-    hu += rng.normal(0, 8, (rows, columns))
-    return hu
-
-
 def synthetic_datasets(
     studies: int = 2,
     series: int = 2,
@@ -103,8 +101,12 @@ def synthetic_datasets(
     Yields
     ------
     FileDataset
-        CT slices (16-bit signed, rescale intercept -1024, so stored 0 is -1024 HU) or MR slices
-        (16-bit unsigned), explicit VR little endian, with fictional patient and study attributes.
+        Axial CT slices (16-bit signed, rescale intercept -1024, so stored 0 is -1024 HU) of a
+        chest, abdomen or head phantom by the study's body part, with the protocol's window
+        (soft tissue 40/400, brain 40/80); or MR slices (12-bit unsigned, T1/T2/PD by the
+        series) with a window fitted to each image. Explicit VR little endian, fictional
+        patient and study attributes. The first slice is at the head end of the phantom and
+        the last at the feet end, whatever ``instances`` is.
     """
     for i in range(studies):
         rng = np.random.default_rng([seed, i])
@@ -138,6 +140,7 @@ def synthetic_datasets(
             modality = modalities[s % len(modalities)]
             series_uid = generate_uid(entropy_srcs=[*entropy, f"series {s}"])
             manufacturer, model = _MODELS[modality]
+            region = _phantom.REGIONS.get(body_part, "abdomen")
             for k in range(instances):
                 sop_uid = generate_uid(entropy_srcs=[*entropy, f"instance {s} {k}"])
                 ds = file_dataset(CT_IMAGE if modality == "CT" else MR_IMAGE, sop_uid)
@@ -152,26 +155,38 @@ def synthetic_datasets(
                 ds.PerformedProcedureStepStartDate = ds.StudyDate
                 ds.InstanceNumber = k + 1
                 ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
-                thickness = 5.0
-                z = (k - (instances - 1) / 2) / max(instances, 2)
+                thickness = _THICKNESS[modality][s % 3]
+                # z runs from -1 (the first slice, at the head end) to 1 (the last): the phantom
+                # is the same body whatever the slice count, so every series scrolls through it.
+                z = -1.0 + 2.0 * k / (instances - 1) if instances > 1 else 0.0
+                location = round(-k * thickness, 2)  # patient +Z points to the head
                 ds.SliceThickness = thickness
-                ds.ImagePositionPatient = [-125.0, -125.0, round(k * thickness, 2)]
+                ds.ImagePositionPatient = [-125.0, -125.0, location]
                 ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
-                ds.SliceLocation = round(k * thickness, 2)
+                ds.SliceLocation = location
                 ds.PixelSpacing = [round(250 / rows, 4), round(250 / columns, 4)]
                 ds.SamplesPerPixel = 1
                 ds.PhotometricInterpretation = "MONOCHROME2"
                 ds.Rows, ds.Columns = rows, columns
                 ds.BitsAllocated = 16
-                hu = _phantom(rows, columns, z, rng)
                 if modality == "CT":
+                    hu = _phantom.ct_slice(
+                        region, rows, columns, z, rng, contrast="W CONTRAST" in description
+                    )
                     ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 15, 1
                     ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = -1024, 1, "HU"
-                    ds.WindowCenter, ds.WindowWidth = 40, 400
-                    pixels = np.clip(hu + 1024, -32768, 32767).astype("<i2")
+                    ds.WindowCenter, ds.WindowWidth = _CT_WINDOWS.get(region, (40, 400))
+                    ds.WindowCenterWidthExplanation = "BRAIN" if region == "head" else "SOFT TISSUE"
+                    pixels = np.clip(np.rint(hu) + 1024, -32768, 32767).astype("<i2")
                 else:
+                    weighting = ds.SeriesDescription.split()[0]
+                    signal = _phantom.mr_slice(region, weighting, rows, columns, z, rng)
                     ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 12, 11, 0
-                    ds.WindowCenter, ds.WindowWidth = 1200, 2000
-                    pixels = np.clip(hu + 1000, 0, 4095).astype("<u2")
+                    ds.ScanningSequence, ds.SequenceVariant = "SE", "NONE"
+                    # MR has no fixed scale: the scanner stores a window fitted to each image.
+                    low, high = np.percentile(signal, [1, 99.5])
+                    ds.WindowCenter = round(float(low + high) / 2)
+                    ds.WindowWidth = max(round(float(high - low)), 1)
+                    pixels = np.rint(signal).astype("<u2")
                 ds.PixelData = pixels.tobytes()
                 yield ds

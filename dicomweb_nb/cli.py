@@ -3,15 +3,39 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import re
+import socket
 import stat
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 TOKEN_VARIABLE = "DICOMWEB_NB_TOKEN"
+
+
+class CommandError(Exception):
+    """A failure the command reports in one line (exit status 1), without a traceback."""
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    # Bound before anything is printed or loaded: a busy port fails first, in one line.
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise CommandError(
+                f"Port {port} on {host} is already in use (another dicomweb-nb serve?): stop "
+                f"that program, or choose another port with --port {port + 1}."
+            ) from exc
+        raise CommandError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}.") from exc
+    return sock
+
+
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 
 
@@ -57,7 +81,7 @@ def _token(args: argparse.Namespace) -> str | None:
         path = Path(args.token_file)
         token = path.read_text(encoding="utf-8").strip()
         if not token:
-            raise SystemExit(f"dicomweb-nb serve: the token file {path} is empty.")
+            raise CommandError(f"The token file {path} is empty.")
         if stat.S_IMODE(path.stat().st_mode) & 0o077:
             print(f"Warning: {path} can be read by other users; chmod 600 it.", file=sys.stderr)
         return token
@@ -74,10 +98,10 @@ def _token(args: argparse.Namespace) -> str | None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from . import _tempdirs
     from .server.app import create_app
     from .server.serving import uvicorn_config
 
-    data = Path(args.data) if args.data else Path(tempfile.mkdtemp(prefix="dicomweb-nb-"))
     token = _token(args)
     generated = False
     if args.workshop:
@@ -85,14 +109,22 @@ def _serve(args: argparse.Namespace) -> int:
 
         token, generated = workshop_token(token, args.host)
     partitions = args.partitions or args.workshop
-    app = create_app(
-        data,
-        token=token,
-        max_body=args.max_body,
-        partitions=partitions,
-        cors=args.cors,
-        bulkdata_uris=args.bulkdata_uris,
-    )
+    sock = _listen(args.host, args.port)
+    port = int(sock.getsockname()[1])
+    # A temporary folder goes when the command ends (and, after a kill, at the next start).
+    data = Path(args.data) if args.data else _tempdirs.make()
+    try:
+        app = create_app(
+            data,
+            token=token,
+            max_body=args.max_body,
+            partitions=partitions,
+            cors=args.cors,
+            bulkdata_uris=args.bulkdata_uris,
+        )
+    except OSError as exc:
+        sock.close()
+        raise CommandError(f"Cannot use {data} as the data folder: {exc.strerror or exc}.") from exc
     if args.samples:
         from .samples import write_tutorial_samples
         from .server.store import Archive, import_files
@@ -104,31 +136,37 @@ def _serve(args: argparse.Namespace) -> int:
             f"Loaded the tutorial samples: {stored} stored, {len(outcomes) - stored} already there."
         )
     print(f"Data folder: {data}")
-    print(f"DICOMweb base URL: http://{args.host}:{args.port}/v1 (also /v2)")
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"DICOMweb base URL: http://{host}:{port}/v1 (also /v2)", flush=True)
     if args.cors:
         print(f"CORS: pages from {', '.join(args.cors)} may call it.")
     if partitions:
-        print(f"Data partitions: on (http://{args.host}:{args.port}/v1/partitions/<name>/…)")
+        print(f"Data partitions: on (http://{host}:{port}/v1/partitions/<name>/…)")
     if args.workshop:
         from .workshop import connect_block
 
-        print(connect_block(args.host, args.port, token, generated=generated))
+        print(connect_block(args.host, port, token, generated=generated), flush=True)
     if token is None and args.host not in ("127.0.0.1", "localhost", "::1"):
         print(
             "Warning: listening beyond loopback without a token; use --token-file or "
             f"{TOKEN_VARIABLE} to require a bearer token."
         )
-    config = uvicorn_config(
-        app, host=args.host, port=args.port, log_level=args.log_level, lifespan="off"
-    )
-    uvicorn.Server(config).run()
+    config = uvicorn_config(app, log_level=args.log_level, lifespan="off")
+    uvicorn.Server(config).run(sockets=[sock])
     return 0
 
 
 def _samples(args: argparse.Namespace) -> int:
     from .samples import write_samples
 
-    paths = write_samples(Path(args.folder), synthetic=not args.tutorial_only)
+    try:
+        paths = write_samples(Path(args.folder), synthetic=not args.tutorial_only)
+    except OSError as exc:
+        where = exc.filename or args.folder
+        raise CommandError(
+            f"Cannot write the samples to {where}: {exc.strerror or exc}. Give a folder you "
+            "can write to (it is created when missing)."
+        ) from exc
     print(f"Wrote {len(paths)} files under {args.folder}")
     return 0
 
@@ -218,7 +256,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit status.
     """
     args = build_parser().parse_args(argv)
-    status: int = args.func(args)
+    try:
+        status: int = args.func(args)
+    except CommandError as exc:
+        print(f"dicomweb-nb {args.command}: {exc}", file=sys.stderr)
+        return 1
     return status
 
 

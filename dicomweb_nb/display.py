@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from pydicom.dataset import Dataset
 from pydicom.pixels.utils import pixel_array
 
+from ._fonts import text_families
 from .pixels import (
     decode_frames,
     is_grayscale,
@@ -56,14 +57,21 @@ def title_of(ds: Dataset | Mapping[str, Any]) -> str:
     Returns
     -------
     str
-        E.g. ``"Anony Mous · OT · #1"``.
+        E.g. ``"Anony Mous · OT · #1"``; a name with an ideographic group shows both,
+        ``"Wang, Xiaoming 王小明 · CT · Axial 5mm · #1"``.
     """
     if not isinstance(ds, Dataset):
         ds = to_dataset(ds)
-    family, _, rest = str(ds.get("PatientName", "") or "").split("=")[0].partition("^")
+    groups = str(ds.get("PatientName", "") or "").split("=")
+    family, _, rest = groups[0].partition("^")
     rest = " ".join(p for p in rest.split("^") if p)
+    name = f"{family}, {rest}" if family and rest else family or rest
+    # The ideographic group (PS3.5 6.2.1.2) is how a Chinese or Japanese reader knows the name.
+    ideographic = "".join(groups[1].split("^")) if len(groups) > 1 else ""
+    if ideographic:
+        name = f"{name} {ideographic}".strip()
     parts = [
-        f"{family}, {rest}" if family and rest else family or rest,
+        name,
         str(ds.get("Modality", "") or ""),
         str(ds.get("SeriesDescription", "") or ""),
     ]
@@ -187,13 +195,13 @@ def show(
         one = colorbar and len(numbers) == 1
         _draw(ax, pixel_array(ds, index=n - 1), ds, window, one, fig, invert)
         if len(numbers) > 1:
-            ax.set_title(f"frame {n}", fontsize=8)
+            ax.set_title(f"frame {n}", fontsize=8, fontfamily=text_families())
     for ax in axes[len(numbers) :]:
         ax.set_axis_off()
     text = title if title is not None else title_of(ds)
     if count > 1 and not montage:
         text = f"{text} · frame {numbers[0]}/{count}"
-    fig.suptitle(text, fontsize=10)
+    fig.suptitle(text, fontsize=10, fontfamily=text_families())
     return fig
 
 
@@ -239,11 +247,15 @@ def show_series(
     axes = np.atleast_1d(fig.subplots(rows, columns, squeeze=False)).ravel()
     for ax, ds in zip(axes, ordered, strict=False):
         _draw(ax, pixel_array(ds, index=0), ds, window, False, fig)
-        ax.set_title(f"#{ds.get('InstanceNumber', '?')}", fontsize=8)
+        ax.set_title(f"#{ds.get('InstanceNumber', '?')}", fontsize=8, fontfamily=text_families())
     for ax in axes[len(ordered) :]:
         ax.set_axis_off()
     first = ordered[0]
-    fig.suptitle(f"{title_of(first).rsplit(' · #', 1)[0]} · {len(ordered)} images", fontsize=10)
+    fig.suptitle(
+        f"{title_of(first).rsplit(' · #', 1)[0]} · {len(ordered)} images",
+        fontsize=10,
+        fontfamily=text_families(),
+    )
     return fig
 
 
@@ -288,5 +300,5 @@ def show_frames(
         _draw(ax, arr, ds, window, colorbar and len(arrays) == 1, fig)
     for ax in axes[len(arrays) :]:
         ax.set_axis_off()
-    fig.suptitle(title_of(ds), fontsize=10)
+    fig.suptitle(title_of(ds), fontsize=10, fontfamily=text_families())
     return fig

@@ -36,6 +36,26 @@ def orthanc_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield from start_orthanc(tmp_path_factory.mktemp("orthanc"))
 
 
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    # One JupyterLab for every browser test (starting one takes most of a test's time).
+    from .lab import start_lab
+
+    yield from start_lab(tmp_path_factory.mktemp("lab"))
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    from .lab import CHROMIUM, FLAGS, needs
+
+    needs(Path(CHROMIUM).exists(), "chromium")
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Markers by what a test needs, so .ci/run can run the rest against the lowest versions.
     for item in items:

@@ -34,7 +34,8 @@ from dicomweb_nb.server.ohif import app_config
 
 from .browser import assets, site
 from .helpers import JSON, multipart, stow
-from .test_browser_panel import CHROMIUM, FLAGS, _needs
+from .lab import CHROMIUM, FLAGS
+from .lab import needs as _needs
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "browser-secret"

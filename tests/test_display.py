@@ -228,3 +228,26 @@ def test_figures_show_in_ipython_without_global_set_up() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     ).stdout.split()
     assert out == ["89504e470d0a1a0a", "True"]
+
+
+def test_chinese_names_and_descriptions_are_drawn_not_boxes() -> None:
+    from dicomweb_nb._fonts import cjk_family
+
+    if cjk_family() is None:
+        if os.environ.get("CI"):
+            pytest.fail("no CJK font: .ci/run must install fonts-noto-cjk")
+        pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk)")
+    ds = next(samples.synthetic_datasets(1, 1, 1, rows=16, columns=16, seed=3))
+    ds.PatientName = "Wang^Xiaoming=王^小明"
+    ds.SeriesDescription = "膝关节 T1 轴位"
+    fig = show(ds)
+    assert fig.get_suptitle() == "Wang, Xiaoming 王小明 · MR · 膝关节 T1 轴位 · #1"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing from font(s)"
+        png = fig._repr_png_()  # type: ignore[attr-defined]
+        show_series([ds])._repr_png_()  # type: ignore[attr-defined]
+    assert png[:4] == b"\x89PNG"
+    import matplotlib
+
+    # Nothing global changed: the rc family list is what it was.
+    assert cjk_family() not in matplotlib.rcParams["font.family"]

@@ -24,14 +24,28 @@ ALLOWED: dict[str, set[str]] = {
     "hooks": set(),
     "pixels": {"protocol"},
     "client": {"protocol", "hooks", "pixels"},
-    "server": {"protocol", "pixels"},
+    "server": {"protocol", "pixels", "_tempdirs"},
     "tables": {"protocol"},
-    "display": {"protocol", "pixels"},
+    "display": {"protocol", "pixels", "_fonts"},
     "samples": {"protocol", "_synthetic"},
-    "_synthetic": {"protocol"},
+    "_synthetic": {"protocol", "_phantom"},
+    "_phantom": set(),
+    "_fonts": set(),
+    "_tempdirs": set(),
+    # The IPython extension of the notebooks: one-line errors for the client's and requests'.
+    "teaching": {"client"},
     # The server panel starts an embedded server (LocalServer) for a notebook that has none.
-    "widgets": {"client", "tables", "display", "protocol", "pixels", "hooks", "server"},
-    "cli": {"server", "samples", "workshop"},
+    "widgets": {
+        "client",
+        "tables",
+        "display",
+        "protocol",
+        "pixels",
+        "hooks",
+        "server",
+        "_tempdirs",
+    },
+    "cli": {"server", "samples", "workshop", "_tempdirs"},
     "workshop": set(),
 }
 # The package's __init__ re-exports the public names lazily; it may name every layer.

@@ -121,3 +121,49 @@ def test_write_samples_tree(tmp_path: Path) -> None:
     ]
     assert all(pydicom.dcmread(p).SOPInstanceUID for p in paths)
     assert len(samples.write_samples(tmp_path / "only", synthetic=False)) == 3
+
+
+def _hu(ds: pydicom.Dataset) -> np.ndarray:
+    return ds.pixel_array * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
+
+
+def test_synthetic_ct_is_an_anatomy_phantom_in_hounsfield_units() -> None:
+    # seed 0, study 0 is "CT CHEST": air outside, fat, muscle, lungs, bone (spine and ribs).
+    chest = list(samples.synthetic_datasets(1, 1, 12, rows=128, columns=128, seed=0))
+    assert {ds.Modality for ds in chest} == {"CT"} and chest[0].BodyPartExamined == "CHEST"
+    assert chest[0].SOPClassUID == "1.2.840.10008.5.1.4.1.1.2"
+    hu = _hu(chest[3])
+    assert np.median(hu[:8, :8]) < -950  # air in the corner
+    assert (hu < -700).mean() > 0.1  # lungs (and air) take a good part of the slice
+    assert np.median(hu[64 - 2 : 64 + 2, 64 - 40 : 64 - 30]) < -700  # the right lung
+    assert (hu > 500).sum() > 30  # bone: the spine and ribs
+    assert ((hu > -150) & (hu < -50)).sum() > 100  # fat under the skin
+    # Scrolling changes the anatomy: the lungs give way to the liver towards the feet.
+    lung = [int((_hu(ds)[20:108, 20:108] < -700).sum()) for ds in chest]
+    assert lung[3] > 2 * lung[-1] and lung[3] > lung[8] > lung[-1]
+    # Its stored window is soft tissue; slices go from the head end to the feet end.
+    assert (chest[0].WindowCenter, chest[0].WindowWidth) == (40, 400)
+    locations = [float(ds.SliceLocation) for ds in chest]
+    assert locations == sorted(locations, reverse=True) and locations[0] == 0
+
+
+def test_synthetic_head_ct_has_a_brain_window_and_mr_is_labelled_mr() -> None:
+    head = list(samples.synthetic_datasets(1, 1, 9, rows=96, columns=96, seed=1))
+    assert head[0].StudyDescription == "CT HEAD"
+    assert (head[4].WindowCenter, head[4].WindowWidth) == (40, 80)
+    hu = _hu(head[4])
+    assert (hu > 700).sum() > 50  # the skull
+    assert 15 < np.median(hu[40:56, 30:40]) < 50  # brain
+    knee = list(samples.synthetic_datasets(1, 3, 6, rows=64, columns=64, seed=3))
+    assert knee[0].StudyDescription == "MR KNEE LEFT"
+    assert {ds.Modality for ds in knee} == {"MR"}
+    assert {ds.SOPClassUID for ds in knee} == {"1.2.840.10008.5.1.4.1.1.4"}
+    assert [ds.SeriesDescription for ds in knee[::6]] == ["T1 AX", "T2 AX", "PD AX"]
+    for ds in knee:
+        values = ds.pixel_array
+        low = float(ds.WindowCenter) - float(ds.WindowWidth) / 2
+        high = float(ds.WindowCenter) + float(ds.WindowWidth) / 2
+        # The stored window fits the image: most of the body lies inside it.
+        body = values[values > 100]
+        assert ((body >= low) & (body <= high)).mean() > 0.9
+        assert "RescaleIntercept" not in ds and values.max() <= 4095

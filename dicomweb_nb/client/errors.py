@@ -17,13 +17,90 @@ The tree::
     DicomWebWarning (a UserWarning)          a tolerated deviation, e.g. TLS verification turned off
 
 ``requests`` exceptions are never part of the API: they are chained as ``__cause__``.
+
+In Jupyter each of them shows as one line saying what failed and what to do (IPython's
+``_render_traceback_``); ``%tb`` right after shows the whole chained traceback.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+#: How long the one line shown in Jupyter may get before it is cut (``str(exc)`` is whole).
+ONE_LINE = 300
+
+
+def one_line(kind: str, message: str, limit: int = ONE_LINE) -> str:
+    """Return an error as the single line Jupyter shows: red kind, message, how to see more.
+
+    Parameters
+    ----------
+    kind : str
+        The error's class name.
+    message : str
+        What failed and what to do; newlines become spaces, and it is cut at ``limit``.
+    limit : int
+        The longest message kept.
+
+    Returns
+    -------
+    str
+        E.g. ``"ConnectionFailed: GET …: cannot connect … (%tb: full traceback)"``.
+    """
+    text = " ".join(message.split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return f"\x1b[0;31m{kind}\x1b[0m: {text}  \x1b[2m(%tb: full traceback)\x1b[0m"
+
+
+def full_traceback(exc: BaseException) -> list[str]:
+    """Return IPython's usual traceback of an exception (what ``%tb`` shows).
+
+    Parameters
+    ----------
+    exc : BaseException
+        The exception.
+
+    Returns
+    -------
+    list of str
+        The structured traceback; a plain one outside IPython.
+    """
+    shell: Any = None
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:  # the client works without IPython
+        pass
+    if shell is not None:
+        stb: list[str] = shell.InteractiveTB.structured_traceback(type(exc), exc, exc.__traceback__)
+        return stb
+    import traceback
+
+    return traceback.format_exception(type(exc), exc, exc.__traceback__)
+
+
+# In a notebook, a server message longer than this is cut before the hint (the full text is
+# in .detail and in %tb).
+SHORT_DETAIL = 120
+
 
 class DicomWebError(Exception):
-    """Base class of every error this package raises."""
+    """Base class of every error this package raises.
+
+    In Jupyter it shows as one line; ``%tb`` in the next cell shows the full traceback.
+    """
+
+    _rendered = False
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython calls this for the error's first display, and again for %tb: the first time
+        # one line, the second the whole chained traceback.
+        if self._rendered:
+            return full_traceback(self)
+        self._rendered = True
+        return [one_line(type(self).__name__, str(self))]
 
 
 class InvalidInput(DicomWebError, ValueError):
@@ -62,6 +139,14 @@ class HTTPStatusError(DicomWebError):
         self.status_code = status_code
         self.url = url
         self.detail = detail
+
+    def _render_traceback_(self) -> list[str]:
+        # The server's message is cut, not the hint after it: the hint says what to do.
+        if self._rendered or len(self.detail) <= SHORT_DETAIL:
+            return super()._render_traceback_()
+        self._rendered = True
+        short = " ".join(self.detail.split())[:119] + "… (.detail has all of it)"
+        return [one_line(type(self).__name__, str(self).replace(self.detail, short), 600)]
 
 
 class Unauthorized(HTTPStatusError):

@@ -27,6 +27,7 @@ from .routes import wado
 from .routes.changefeed import changefeed, changefeed_latest
 from .routes.delete import delete
 from .routes.health import health
+from .routes.landing import landing
 from .routes.methods import OperationConvertor, OtherMethods, UnsupportedOperation
 from .routes.partitions import list_partitions
 from .routes.qido import search_handler
@@ -69,6 +70,7 @@ def _routes() -> list[BaseRoute]:
     ]
     routes: list[BaseRoute] = [Route(HEALTH_PATH, health, methods=["GET"])]
     methods: dict[str, list[str]] = {HEALTH_PATH: ["GET"]}
+    routes.append(Route("/", landing, methods=["GET"]))  # what this is and how to connect
     for version in VERSIONS:
         # Every DICOMweb route also under a partition; context.partition_of decides which of the
         # two forms a request may use.

@@ -6,7 +6,6 @@ import contextlib
 import os
 import shutil
 import socket
-import tempfile
 import threading
 import time
 from collections.abc import Iterable
@@ -15,6 +14,7 @@ from types import TracebackType
 
 import uvicorn
 
+from .. import _tempdirs
 from .app import create_app
 from .cors import parse_origins
 from .gate import DEFAULT_MAX_BODY
@@ -138,7 +138,9 @@ class LocalServer:
         if self.running:
             return self
         if self.data_dir is None:
-            self.data_dir = Path(tempfile.mkdtemp(prefix="dicomweb-nb-"))
+            # Removed by stop(), else when this object goes or the kernel exits; folders of
+            # killed kernels are removed at the next start.
+            self.data_dir = _tempdirs.make(self)
         app = create_app(
             self.data_dir,
             token=self._token,

@@ -23,7 +23,7 @@ class DicomWebPanel(widgets.Tab):
     The server panel's ``client`` trait is linked one way (:func:`traitlets.dlink`) to the
     ``client`` of the upload, browse and view panels: :attr:`links` holds the links, by panel
     name, so one can be cut with ``unlink()``. Picking an instance in the browser (its
-    ``selected`` trait) shows it in the viewer.
+    ``selected`` trait) opens its series in the View tab at that instance.
     """
 
     def __init__(self, data_dir: str | os.PathLike[str] | None = None) -> None:
@@ -48,6 +48,7 @@ class DicomWebPanel(widgets.Tab):
     def _view(self, change: dict[str, Any]) -> None:
         uids = change["new"]
         if "sop_instance_uid" in uids:
+            self.selected_index = self.children.index(self.viewer)
             self.viewer.load(
                 uids["study_instance_uid"], uids["series_instance_uid"], uids["sop_instance_uid"]
             )

@@ -12,11 +12,43 @@ import traitlets
 from ..client import DicomWebClient
 from ..client.dicomjson import first_value
 from .common import ClientPanel
+from .labels import joined, study_table, text
+
+STUDY_FIELDS = [
+    "StudyDescription",
+    "StudyTime",
+    "ModalitiesInStudy",
+    "NumberOfStudyRelatedSeries",
+    "NumberOfStudyRelatedInstances",
+]
 
 
-def _label(item: dict[str, Any], *keys: str) -> str:
-    parts = [str(first_value(item, k) or "") for k in keys]
+def _number(item: dict[str, Any], keyword: str) -> float:
+    # Sorting key: numbers in order, missing ones last.
+    try:
+        return float(first_value(item, keyword))
+    except (TypeError, ValueError):
+        return float("inf")
+
+
+def _series_label(item: dict[str, Any]) -> str:
+    count = text(item, "NumberOfSeriesRelatedInstances")
+    number = text(item, "SeriesNumber")
+    parts = [
+        f"#{number}" if number else "",
+        joined(item, "Modality", "SeriesDescription", empty=""),
+    ]
+    if count:
+        parts.append(f"{count} image{'s' if count != '1' else ''}")
     return " · ".join(p for p in parts if p) or "(no description)"
+
+
+def _instance_label(item: dict[str, Any]) -> str:
+    number = text(item, "InstanceNumber")
+    frames = text(item, "NumberOfFrames")
+    parts = [f"#{number}" if number else "", f"{frames} frames" if frames not in ("", "1") else ""]
+    parts.append(text(item, "SOPInstanceUID"))
+    return " · ".join(p for p in parts if p)
 
 
 class StudyBrowser(ClientPanel):
@@ -34,6 +66,7 @@ class StudyBrowser(ClientPanel):
     def __init__(self) -> None:
         super().__init__()
         self._select_handlers: dict[Callable[[dict[str, str]], None], Callable[..., None]] = {}
+        self._found: dict[str, dict[str, Any]] = {}  # study UID -> its search result
         self.patient_name = widgets.Text(description="Name", placeholder="e.g. doe (fuzzy) or Do*")
         self.fuzzy = widgets.Checkbox(description="fuzzy", value=True)
         self.patient_id = widgets.Text(description="Patient ID")
@@ -77,6 +110,14 @@ class StudyBrowser(ClientPanel):
             widgets.HBox([self.folder, self.download_button]),
             widgets.HBox([self.delete_button, self.confirm_button]),
         ]
+
+    def _show_connection(self, change: dict[str, Any]) -> None:
+        # Another server (or none): what was found on the last one no longer applies.
+        self._found = {}
+        self.table.value = ""
+        self.studies.options = []
+        self.confirm_button.layout.display = "none"
+        super()._show_connection(change)
 
     def on_select(
         self, callback: Callable[[dict[str, str]], None], *, remove: bool = False
@@ -142,14 +183,15 @@ class StudyBrowser(ClientPanel):
             results = client.search_for_studies(
                 self.filters(),
                 fuzzymatching=self.fuzzy.value,
-                fields=["StudyDescription", "ModalitiesInStudy", "NumberOfStudyRelatedInstances"],
+                fields=STUDY_FIELDS,
                 get_remaining=True,
             )
             found.extend(results)
-            self.table.value = results._repr_html_()
+            self._found = {str(first_value(i, "StudyInstanceUID")): dict(i) for i in results}
+            self.table.value = study_table(results)
             self.studies.options = [
                 (
-                    _label(i, "PatientName", "StudyDate", "StudyDescription", "ModalitiesInStudy"),
+                    joined(i, "PatientName", "StudyDate", "StudyDescription", "ModalitiesInStudy"),
                     first_value(i, "StudyInstanceUID"),
                 )
                 for i in results
@@ -167,10 +209,17 @@ class StudyBrowser(ClientPanel):
                 "Loading series",
                 lambda c: self._fill(
                     self.series,
-                    c.search_for_series(study),
-                    "SeriesNumber",
-                    "Modality",
-                    "SeriesDescription",
+                    c.search_for_series(
+                        study,
+                        fields=[
+                            "SeriesNumber",
+                            "SeriesDescription",
+                            "NumberOfSeriesRelatedInstances",
+                        ],
+                        get_remaining=True,
+                    ),
+                    _series_label,
+                    order="SeriesNumber",
                     uid="SeriesInstanceUID",
                 ),
             )
@@ -183,16 +232,29 @@ class StudyBrowser(ClientPanel):
                 "Loading instances",
                 lambda c: self._fill(
                     self.instances,
-                    c.search_for_instances(study, series),
-                    "InstanceNumber",
-                    "SOPInstanceUID",
+                    c.search_for_instances(
+                        study,
+                        series,
+                        fields=["InstanceNumber", "NumberOfFrames"],
+                        get_remaining=True,
+                    ),
+                    _instance_label,
+                    order="InstanceNumber",
                     uid="SOPInstanceUID",
                 ),
             )
 
     @staticmethod
-    def _fill(target: widgets.Select, items: list[dict[str, Any]], *keys: str, uid: str) -> str:
-        target.options = [(_label(i, *keys), first_value(i, uid)) for i in items]
+    def _fill(
+        target: widgets.Select,
+        items: list[dict[str, Any]],
+        label: Callable[[dict[str, Any]], str],
+        *,
+        order: str,
+        uid: str,
+    ) -> str:
+        ordered = sorted(items, key=lambda i: (_number(i, order), str(first_value(i, uid))))
+        target.options = [(label(i), first_value(i, uid)) for i in ordered]
         return f"{len(items)} found."
 
     def selection(self) -> dict[str, str]:
@@ -244,9 +306,42 @@ class StudyBrowser(ClientPanel):
         if not picked:
             self.set_status("error", "Pick what to delete first.")
             return
-        what = {1: "study", 2: "series", 3: "instance"}[len(picked)]
         self.confirm_button.layout.display = None
-        self.set_status("ask", f"Delete this {what} from the server? This cannot be undone.")
+        self.set_status(
+            "ask", f"Delete {self.describe(picked)} from the server? This cannot be undone."
+        )
+
+    def describe(self, picked: dict[str, str]) -> str:
+        """Name what the UIDs pick, as the delete confirmation says it.
+
+        Parameters
+        ----------
+        picked : dict
+            ``study_instance_uid`` and possibly ``series_instance_uid``, ``sop_instance_uid``.
+
+        Returns
+        -------
+        str
+            E.g. ``"the study “CT HEAD” of Müller, Anna (2019-05-02, 2 series, 6 instances)"``.
+        """
+        study = self._found.get(picked["study_instance_uid"], {})
+        description = text(study, "StudyDescription")
+        facts = [text(study, "StudyDate")]
+        for keyword, noun in (
+            ("NumberOfStudyRelatedSeries", "series"),
+            ("NumberOfStudyRelatedInstances", "instances"),
+        ):
+            if text(study, keyword):
+                facts.append(f"{text(study, keyword)} {noun}")
+        name = "the study" + (f" “{description}”" if description else "")
+        if text(study, "PatientName"):
+            name += f" of {text(study, 'PatientName')}"
+        name += f" ({', '.join(f for f in facts if f)})" if any(facts) else ""
+        if "sop_instance_uid" in picked:
+            return f"instance {self.instances.label or picked['sop_instance_uid']} of {name}"
+        if "series_instance_uid" in picked:
+            return f"series {self.series.label or picked['series_instance_uid']} of {name}"
+        return name
 
     def delete(self) -> None:
         """Delete what is picked (after :meth:`ask_delete`)."""

@@ -10,6 +10,7 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
+from .. import _tempdirs
 from ..client import (
     ConnectionFailed,
     DicomWebClient,
@@ -48,10 +49,19 @@ class ServerPanel(StatusPanel):
         )
         self.start_button = widgets.Button(description="Start", icon="play", button_style="success")
         self.stop_button = widgets.Button(description="Stop", icon="stop", disabled=True)
-        self.url = widgets.Text(description="URL", placeholder="https://<name>.azurewebsites.net")
-        self.version = widgets.Dropdown(
-            description="API", options=["v1", "v2", "(in URL)"], value="v1"
+        self.url = widgets.Text(
+            description="URL",
+            placeholder="the base URL, e.g. http://<host>:8042/dicom-web",
+            layout={"width": "min(100%, 44em)"},
         )
+        self.url_help = widgets.HTML(
+            "<small>The service's base URL, used as given: Azure "
+            "<code>https://&lt;name&gt;.azurewebsites.net/v1</code>, Orthanc "
+            "<code>http://&lt;host&gt;:8042/dicom-web</code>, dcm4chee "
+            "<code>http://&lt;host&gt;:8080/dcm4chee-arc/aets/DCM4CHEE/rs</code>.</small>"
+        )
+        # The embedded server's API version; a remote URL carries its own.
+        self.version = widgets.Dropdown(description="API", options=["v1", "v2"], value="v1")
         self.auth = widgets.Dropdown(description="Auth", options=["none", "bearer token", "basic"])
         self.token = widgets.Password(description="Token")
         self.username = widgets.Text(description="User")
@@ -71,7 +81,7 @@ class ServerPanel(StatusPanel):
         if self.mode.value == LOCAL:
             rows += [widgets.HBox([self.start_button, self.stop_button]), self.version]
         else:
-            rows += [self.url, self.version, self.auth]
+            rows += [self.url, self.url_help, self.auth]
             if self.auth.value == "bearer token":
                 rows.append(self.token)
             elif self.auth.value == "basic":
@@ -90,15 +100,17 @@ class ServerPanel(StatusPanel):
         from ..server.local import LocalServer
 
         if self._server is None:
+            if self._data_dir is None:
+                # The panel's own folder, kept from Stop to Start so a restarted server still
+                # has what was uploaded; removed with the panel or when the kernel ends.
+                self._data_dir = _tempdirs.make(self)
             self._server = LocalServer(self._data_dir)
         try:
             self._server.start()
         except Exception as exc:
             self.set_status("error", f"The server did not start: {error_text(exc)}")
             return
-        self._server.version = (
-            self.version.value.lstrip("v") if self.version.value != "(in URL)" else "1"
-        )
+        self._server.version = self.version.value.lstrip("v")
         self.start_button.disabled, self.stop_button.disabled = True, False
         self.client = DicomWebClient(self._server.url)
         self.test_connection()
@@ -125,8 +137,6 @@ class ServerPanel(StatusPanel):
         if not url:
             self.set_status("error", "Enter the server's URL.")
             return None
-        if self.version.value != "(in URL)" and not url.endswith(f"/{self.version.value}"):
-            url = f"{url}/{self.version.value}"
         kwargs: dict[str, Any] = {"verify": self.verify.value}
         if self.auth.value == "bearer token":
             kwargs["token"] = self.token.value
@@ -161,7 +171,13 @@ class ServerPanel(StatusPanel):
         except Unauthorized as exc:
             report, state = f"✔ reachable · ✘ not authorised ({exc.status_code})", "error"
         except (HTTPStatusError, ProtocolError) as exc:
-            report = f"✔ reachable · ✘ not a DICOMweb service here: {error_text(exc)}"
+            where = (
+                "check the base URL: it must include the service's path "
+                "(e.g. /v1 on Azure, /dicom-web on Orthanc)"
+                if getattr(exc, "status_code", None) in (404, 405)
+                else error_text(exc)
+            )
+            report = f"✔ reachable · ✘ no DICOMweb service at {client.url}: {where}"
             state = "error"
         else:
             report = (
@@ -199,5 +215,5 @@ class ServerPanel(StatusPanel):
         """
         config = json.loads(Path(path).read_text())
         for key in ("mode", "url", "version", "auth", "username", "verify"):
-            if key in config:
+            if key in config and not (key == "version" and config[key] not in self.version.options):
                 getattr(self, key).value = config[key]

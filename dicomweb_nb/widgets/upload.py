@@ -29,11 +29,15 @@ def _row_text(outcome: InstanceOutcome) -> tuple[str, str]:
     return f"failed: {reason}", BAD
 
 
+BROWSER, FOLDER = "Files from this browser", "A folder on the kernel's machine"
+
+
 class UploadPanel(ClientPanel):
     """Upload DICOM files: browser uploads (small files) or a folder path in the kernel.
 
-    :meth:`upload` stores them with one ``store_instances`` call (the client batches them) and
-    fills :attr:`rows`, one per file, from the outcomes' input index.
+    :attr:`source` says which of the two is uploaded (choosing files or typing a folder
+    switches it); :meth:`upload` stores them with one ``store_instances`` call (the client
+    batches them) and fills :attr:`rows`, one per file, from the outcomes' input index.
     """
 
     def __init__(self) -> None:
@@ -42,6 +46,9 @@ class UploadPanel(ClientPanel):
         )
         self.folder = widgets.Text(
             description="Folder", placeholder="a folder on the kernel's machine"
+        )
+        self.source = widgets.ToggleButtons(
+            options=[BROWSER, FOLDER], value=BROWSER, style={"button_width": "auto"}
         )
         self.upload_button = widgets.Button(
             description="Upload", icon="upload", button_style="primary"
@@ -55,26 +62,47 @@ class UploadPanel(ClientPanel):
         super().__init__()
         self.rows: list[dict[str, str]] = []
         self.upload_button.on_click(lambda _: self.upload())
+        self._note = note
+        self.files.observe(lambda c: self._pick(BROWSER, bool(c["new"])), names="value")
+        self.folder.observe(lambda c: self._pick(FOLDER, bool(c["new"].strip())), names="value")
+        self.source.observe(lambda _: self._layout(), names="value")
+        self._layout()
+
+    def _pick(self, source: str, chosen: bool) -> None:
+        if chosen:
+            self.source.value = source
+
+    def _layout(self) -> None:
+        # Only the chosen source is shown, and only it is uploaded.
+        picker = self.files if self.source.value == BROWSER else self.folder
         self.children = [
-            widgets.HBox([self.files, self.folder]),
-            note,
+            self.source,
+            picker,
+            self._note if self.source.value == BROWSER else widgets.HTML(),
             self.upload_button,
             self.progress,
             self.status,
             self.table,
         ]
 
+    def _show_connection(self, change: dict[str, Any]) -> None:
+        # Rows say what is stored on the server they were sent to: not on the next one.
+        self.rows = []
+        self.table.value = ""
+        self.progress.value = 0
+        super()._show_connection(change)
+
     def _items(self) -> list[tuple[str, Any]]:
-        items: list[tuple[str, Any]] = [
-            (str(f["name"]), bytes(f["content"])) for f in self.files.value
-        ]
+        if self.source.value == BROWSER:
+            return [(str(f["name"]), bytes(f["content"])) for f in self.files.value]
         folder = self.folder.value.strip()
-        if folder:
-            path = Path(folder).expanduser()
-            if not path.is_dir():
-                raise ValueError(f"{path} is not a folder on the kernel's machine.")
-            items += [(str(p), p) for p in sorted(path.rglob("*")) if p.is_file()]
-        return items
+        if not folder:
+            return []
+        path = Path(folder).expanduser()
+        if not path.is_dir():
+            raise ValueError(f"{path} is not a folder on the kernel's machine.")
+        # Named by their path inside the folder: a series' files often share their names.
+        return [(p.relative_to(path).as_posix(), p) for p in sorted(path.rglob("*")) if p.is_file()]
 
     def upload(self) -> list[dict[str, str]]:
         """Store the chosen files; one result row per file, in the order of the files.
@@ -96,7 +124,8 @@ class UploadPanel(ClientPanel):
             self.set_status("error", error_text(exc))
             return self.rows
         if not items:
-            self.set_status("error", "Choose files or give a folder first.")
+            what = "Choose files" if self.source.value == BROWSER else "Give a folder with files"
+            self.set_status("error", f"{what} first.")
             return self.rows
         self.progress.max, self.progress.value = len(items), 0
         self.set_status("busy", f"Uploading {len(items)} files…")
@@ -137,9 +166,7 @@ class UploadPanel(ClientPanel):
     def _show(self, texts: list[tuple[str, str]], names: list[str]) -> None:
         for (text, colour), name in zip(texts, names, strict=True):
             short = text.split(":")[0].split(" (")[0]
-            self.rows.append(
-                {"file": Path(name).name, "status": short, "detail": text, "colour": colour}
-            )
+            self.rows.append({"file": name, "status": short, "detail": text, "colour": colour})
         self.table.value = self._table()
 
     def _table(self) -> str:

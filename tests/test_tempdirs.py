@@ -1,0 +1,56 @@
+"""Temporary data folders leave no trace: at exit without stop(), and after a killed kernel."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from dicomweb_nb import _tempdirs
+
+
+def _run(code: str, tmp: Path) -> str:
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_a_kernel_that_ends_without_stop_leaves_no_folder(tmp_path: Path) -> None:
+    server = _run(
+        "from dicomweb_nb import LocalServer\n"
+        "s = LocalServer().start()\n"
+        "open(s.data_dir / 'marker', 'w').write('x')\n"
+        "print(s.data_dir)\n",
+        tmp_path,
+    )
+    panel = _run(
+        "from dicomweb_nb.widgets import panel\n"
+        "p = panel()\n"
+        "p.server.start_local()\n"
+        "print(p.server._server.data_dir)\n",
+        tmp_path,
+    )
+    assert Path(server).parent == tmp_path and Path(panel).parent == tmp_path
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_folders_of_dead_processes_go_at_the_next_start(tmp_path: Path) -> None:
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    stale = tmp_path / f"dicomweb-nb-{dead}-abc123"
+    (stale / "instances").mkdir(parents=True)
+    mine = tmp_path / f"dicomweb-nb-{os.getpid()}-def456"
+    mine.mkdir()
+    other = tmp_path / "dicomweb-nb-notours"  # not named by a pid: never touched
+    other.mkdir()
+    fresh = _tempdirs.make(parent=tmp_path)
+    assert not stale.exists() and mine.exists() and other.exists() and fresh.exists()
+    assert fresh.name.startswith(f"dicomweb-nb-{os.getpid()}-")
