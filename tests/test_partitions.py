@@ -216,3 +216,14 @@ def test_partition_routes_answer_options_and_operations(partitioned: LocalServer
     assert r.status_code == 204
     assert {m.strip() for m in r.headers["allow"].split(",")} >= {"GET", "POST", "OPTIONS"}
     assert requests.post(alice + "/studies/$bulkupdate").status_code == 404
+
+
+def test_a_partition_nobody_stored_into_is_not_found(partitioned: LocalServer) -> None:
+    from dicomweb_nb import NotFound
+
+    # Notebook 01's cleanup cell deletes the study if it is there: for a new participant the
+    # partition itself is not there yet, which is a not-found too (status 400, as the reference).
+    client = DicomWebClient(partitioned.url, partition="newcomer")
+    with pytest.raises(NotFound) as caught:
+        client.delete_study(S)
+    assert caught.value.status_code == 400

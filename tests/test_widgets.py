@@ -516,3 +516,30 @@ def test_viewer_colour_disables_the_window(client: DicomWebClient, tutorial_dir:
     viewer.load(ct[0].StudyInstanceUID, ct[0].SeriesInstanceUID)
     viewer.wait()
     assert not viewer.center.disabled and not viewer.invert.disabled
+
+
+def test_server_tab_takes_the_workshop_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dicomweb_nb.widgets import ServerPanel
+
+    with LocalServer(tmp_path / "class", partitions=True) as server:
+        monkeypatch.setenv("DICOMWEB_URL", server.url)
+        monkeypatch.setenv("DICOMWEB_PARTITION", "alice")
+        monkeypatch.delenv("DICOMWEB_TOKEN", raising=False)
+        panel = ServerPanel()
+        assert (panel.mode.value, panel.url.value, panel.partition.value) == (
+            "Remote URL",
+            server.url,
+            "alice",
+        )
+        client = panel.connect()
+        assert client is not None and client.partition == "alice"
+        assert (
+            client.store_instances([samples.tutorial_dataset("red-triangle.dcm")]).status_code
+            == 200
+        )
+        assert [p["partitionName"] for p in client.list_partitions()] == [
+            "Microsoft.Default",
+            "alice",
+        ]

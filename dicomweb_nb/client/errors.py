@@ -10,6 +10,7 @@ The tree::
     └── HTTPStatusError                      an error status; .status_code, .url, .detail
         ├── Unauthorized                     401/403
         ├── NotFound (also LookupError)      404
+        │   └── PartitionNotFound            400 "Specified PartitionName does not exist."
         ├── NotAcceptable                    406
         ├── Conflict                         409 (STOW reports it as a result unless asked)
         └── UnsupportedMediaType             415
@@ -155,6 +156,14 @@ class Unauthorized(HTTPStatusError):
 
 class NotFound(HTTPStatusError, LookupError):
     """404: the study, series, instance or frame does not exist."""
+
+
+class PartitionNotFound(NotFound):
+    """The data partition named in the URL does not exist (the reference answers 400).
+
+    A partition is created by the first store into it, so searching or deleting in a partition
+    nobody stored into yet finds nothing: a NotFound, whatever the status code says.
+    """
 
 
 class NotAcceptable(HTTPStatusError):

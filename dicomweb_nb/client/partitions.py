@@ -91,3 +91,19 @@ def in_words(detail: str, url: str) -> str | None:
             match = re.search(r"/partitions/([^/?]+)", url)
             return meaning.format(name=match[1] if match else "")
     return None
+
+
+def is_missing_partition(detail: str) -> bool:
+    """Tell whether an error text says the partition does not exist (the reference's 400).
+
+    Parameters
+    ----------
+    detail : str
+        The server's error text.
+
+    Returns
+    -------
+    bool
+        True for a partition nobody has stored into yet.
+    """
+    return detail.strip().startswith("Specified PartitionName does not exist.")

@@ -19,9 +19,10 @@ from .errors import (
     DicomWebWarning,
     HTTPStatusError,
     InvalidInput,
+    PartitionNotFound,
     Timeout,
 )
-from .partitions import in_words
+from .partitions import in_words, is_missing_partition
 
 TokenSource = str | Callable[[], str]
 # Kept literal in query strings: Orthanc does not percent-decode values, so "Mar*" must arrive as
@@ -257,4 +258,6 @@ def status_error(method: str, response: requests.Response) -> HTTPStatusError:
     elif hint:
         message += f" ({hint})"
     cls = STATUS_ERRORS.get(status, HTTPStatusError)
+    if is_missing_partition(detail):
+        cls = PartitionNotFound
     return cls(message, status_code=status, url=str(url), detail=detail)

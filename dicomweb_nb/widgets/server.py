@@ -52,6 +52,7 @@ class ServerPanel(StatusPanel):
         self.url = widgets.Text(
             description="URL",
             placeholder="the base URL, e.g. http://<host>:8042/dicom-web",
+            value=os.environ.get("DICOMWEB_URL", ""),
             layout={"width": "min(100%, 44em)"},
         )
         self.url_help = widgets.HTML(
@@ -62,13 +63,27 @@ class ServerPanel(StatusPanel):
         )
         # The embedded server's API version; a remote URL carries its own.
         self.version = widgets.Dropdown(description="API", options=["v1", "v2"], value="v1")
+        # A workshop server keeps each participant's data in their own partition; the notebooks
+        # read the same name from DICOMWEB_PARTITION, and so does this field.
+        self.partition = widgets.Text(
+            description="Partition",
+            value=os.environ.get("DICOMWEB_PARTITION", ""),
+            placeholder="your name, in a workshop (else leave empty)",
+        )
         self.auth = widgets.Dropdown(description="Auth", options=["none", "bearer token", "basic"])
-        self.token = widgets.Password(description="Token")
+        self.token = widgets.Password(
+            description="Token", value=os.environ.get("DICOMWEB_TOKEN", "")
+        )
         self.username = widgets.Text(description="User")
         self.password = widgets.Password(description="Password")
         self.verify = widgets.Checkbox(description="Verify TLS certificates", value=True)
         self.tls_warning = widgets.HTML()
         self.test_button = widgets.Button(description="Test connection", icon="plug")
+        # The notebooks' environment variables (a workshop's class server) fill the form.
+        if self.url.value:
+            self.mode.value = REMOTE
+        if self.token.value:
+            self.auth.value = "bearer token"
         self.start_button.on_click(lambda _: self.start_local())
         self.stop_button.on_click(lambda _: self.stop_local())
         self.test_button.on_click(lambda _: self.test_connection())
@@ -81,7 +96,7 @@ class ServerPanel(StatusPanel):
         if self.mode.value == LOCAL:
             rows += [widgets.HBox([self.start_button, self.stop_button]), self.version]
         else:
-            rows += [self.url, self.url_help, self.auth]
+            rows += [self.url, self.url_help, self.partition, self.auth]
             if self.auth.value == "bearer token":
                 rows.append(self.token)
             elif self.auth.value == "basic":
@@ -138,6 +153,8 @@ class ServerPanel(StatusPanel):
             self.set_status("error", "Enter the server's URL.")
             return None
         kwargs: dict[str, Any] = {"verify": self.verify.value}
+        if self.partition.value.strip():
+            kwargs["partition"] = self.partition.value.strip()
         if self.auth.value == "bearer token":
             kwargs["token"] = self.token.value
         elif self.auth.value == "basic":
@@ -198,6 +215,7 @@ class ServerPanel(StatusPanel):
         config = {
             "mode": self.mode.value,
             "url": self.url.value,
+            "partition": self.partition.value,
             "version": self.version.value,
             "auth": self.auth.value,
             "username": self.username.value,
@@ -214,6 +232,6 @@ class ServerPanel(StatusPanel):
             The file.
         """
         config = json.loads(Path(path).read_text())
-        for key in ("mode", "url", "version", "auth", "username", "verify"):
+        for key in ("mode", "url", "partition", "version", "auth", "username", "verify"):
             if key in config and not (key == "version" and config[key] not in self.version.options):
                 getattr(self, key).value = config[key]
