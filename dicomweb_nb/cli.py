@@ -21,19 +21,17 @@ class CommandError(Exception):
 
 def _listen(host: str, port: int) -> socket.socket:
     # Bound before anything is printed or loaded: a busy port fails first, in one line.
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+    from .server.serving import listening_socket
+
     try:
-        sock.bind((host, port))
+        return listening_socket(host, port)
     except OSError as exc:
-        sock.close()
         if exc.errno == errno.EADDRINUSE:
             raise CommandError(
                 f"Port {port} on {host} is already in use (another dicomweb-nb serve?): stop "
                 f"that program, or choose another port with --port {port + 1}."
             ) from exc
         raise CommandError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}.") from exc
-    return sock
 
 
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}

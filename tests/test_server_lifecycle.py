@@ -166,3 +166,17 @@ def test_cli_serve_with_samples(tmp_path: Path) -> None:
         proc.terminate()
         out, _ = proc.communicate(timeout=10)
     assert "3 stored" in out
+
+
+def test_the_command_line_server_answers_small_requests_without_nagle_delays() -> None:
+    import socket
+
+    from dicomweb_nb.cli import _listen
+
+    # Both ways of serving pre-bind their socket; accepted connections inherit TCP_NODELAY from
+    # it, without which every small answer waited ~40 ms for a delayed ACK.
+    sock = _listen("127.0.0.1", 0)
+    try:
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        sock.close()

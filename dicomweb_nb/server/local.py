@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterable
@@ -18,7 +17,7 @@ from .. import _tempdirs
 from .app import create_app
 from .cors import parse_origins
 from .gate import DEFAULT_MAX_BODY
-from .serving import uvicorn_config
+from .serving import listening_socket, uvicorn_config
 
 
 class LocalServer:
@@ -149,12 +148,7 @@ class LocalServer:
             cors=self.cors,
             bulkdata_uris=self.bulkdata_uris,
         )
-        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        # Accepted connections inherit this: without it, Nagle's algorithm and delayed ACKs add
-        # ~40 ms to every small response on a pre-bound socket (measured: 44 ms vs 1.4 ms).
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind((self.host, self.port))
+        sock = listening_socket(self.host, self.port)
         self.port = sock.getsockname()[1]
         config = uvicorn_config(app, log_level="warning", lifespan="off", access_log=False)
         server = uvicorn.Server(config)

@@ -11,6 +11,7 @@ by :mod:`.gate`. The head itself is bounded by h11 at :data:`MAX_HEAD_BYTES`.
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any
 
 import h11
@@ -108,3 +109,36 @@ def uvicorn_config(app: Any, **options: Any) -> uvicorn.Config:
         h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         **options,
     )
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """Bind the socket uvicorn serves on (``port`` 0 picks a free one).
+
+    Parameters
+    ----------
+    host : str
+        The address.
+    port : int
+        The TCP port.
+
+    Returns
+    -------
+    socket.socket
+        Bound, not yet listening.
+
+    Raises
+    ------
+    OSError
+        When the address cannot be bound (a busy port, say).
+    """
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+    # Accepted connections inherit this: without it, Nagle's algorithm and delayed ACKs add
+    # ~40 ms to every small response on a pre-bound socket (measured: 44 ms vs 1.4 ms).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
