@@ -199,7 +199,7 @@ def main() -> None:
         archive = Archive(folder)
         total = archive.index.counts()["studies"]
         archive.index.close()
-        base, proc = start_ours(folder)
+        base, proc = start_ours(folder, start_seconds=900)
         try:
             table = qido_table(base, total, args.repeat)
         finally:
@@ -213,7 +213,10 @@ def main() -> None:
         return
     target_studies = args.instances // 20
     step = max(target_studies // args.checkpoints, 1)
-    done_studies = 0
+    # An existing folder (an interrupted run) is filled on from where it stopped.
+    archive = Archive(folder, durable=False)
+    done_studies = archive.index.counts()["studies"]
+    archive.index.close()
     report = []
     while done_studies < target_studies:
         archive = Archive(folder, durable=False)
@@ -223,7 +226,7 @@ def main() -> None:
         archive.index.close()
         fill_rate = batch * 20 / (time.perf_counter() - started)
         done_studies += batch
-        base, proc = start_ours(folder)
+        base, proc = start_ours(folder, start_seconds=900)  # a first start may build indexes
         try:
             probe = stow_rate(base, 5, 10_000_000 + done_studies)  # 100 instances, then deleted
             for k in range(5):

@@ -21,8 +21,8 @@ def free_port() -> int:
         return port
 
 
-def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
-    for _ in range(300):
+def _wait(url: str, proc: subprocess.Popen[bytes], seconds: float = 30) -> None:
+    for _ in range(int(seconds * 10)):
         try:
             if requests.get(url, timeout=1).status_code == 200:
                 return
@@ -34,7 +34,7 @@ def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"server did not start: {proc.args}")
 
 
-def start_ours(folder: Path) -> tuple[str, subprocess.Popen[bytes]]:
+def start_ours(folder: Path, start_seconds: float = 30) -> tuple[str, subprocess.Popen[bytes]]:
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -52,7 +52,7 @@ def start_ours(folder: Path) -> tuple[str, subprocess.Popen[bytes]]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    _wait(f"http://127.0.0.1:{port}/health/check", proc)
+    _wait(f"http://127.0.0.1:{port}/health/check", proc, start_seconds)
     return f"http://127.0.0.1:{port}/v1", proc
 
 

@@ -44,8 +44,11 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     yield from start_lab(tmp_path_factory.mktemp("lab"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
+    # One Chromium per browser test module, closed at the module's end: Playwright's sync API
+    # keeps an event loop running in the main thread while it is open, which would break every
+    # later test that runs asyncio itself (and a second sync_playwright).
     from .lab import CHROMIUM, FLAGS, needs
 
     needs(Path(CHROMIUM).exists(), "chromium")

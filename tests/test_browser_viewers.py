@@ -22,7 +22,6 @@ import base64
 import os
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,7 @@ from dicomweb_nb.server.ohif import app_config
 
 from .browser import assets, site
 from .helpers import JSON, multipart, stow
-from .lab import CHROMIUM, FLAGS
+from .lab import CHROMIUM
 from .lab import needs as _needs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,16 +57,10 @@ def studies() -> list[Any]:
     return list(samples.synthetic_datasets(2, 2, 10, rows=128, columns=128))
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+@pytest.fixture()
+def browser(chromium: Any) -> Any:
+    # The shared Chromium of tests/conftest.py: one sync Playwright at a time.
+    return chromium
 
 
 @pytest.fixture()
