@@ -246,6 +246,10 @@ def test_start_up_puts_a_crashed_folder_right(
     renamed.parent.mkdir(parents=True)
     renamed.write_bytes(b"renamed into place, never committed")
     archive.index.close()
+    # The crashed process's marker: it had the folder open and never closed it.
+    for marker in (root / "run").iterdir():
+        marker.unlink()
+    (root / "run" / "crashed").write_text(f"{_host()}:{dead}:1")
     with caplog.at_level(logging.WARNING, "dicomweb_nb.server"):
         reopened = Archive(root)
     assert not orphan.exists() and not renamed.exists()
@@ -256,8 +260,25 @@ def test_start_up_puts_a_crashed_folder_right(
     assert len(on_disk) == 2 == reopened.index.counts()["instances"]
     assert any("is gone; removed from the index" in r.getMessage() for r in caplog.records)
     assert any("1 stale reservation(s), 1 orphan file(s)" in r.getMessage() for r in caplog.records)
+    assert not (root / "run" / "crashed").exists()
     # The interrupted instance can be stored again.
     assert import_files(reopened, _files(tmp_path / "again", [ds]))[0].stored
+
+
+def test_a_cleanly_closed_folder_is_not_walked_at_start(tmp_path: Path) -> None:
+    # Walking every file costs time with the archive's size: it happens only after a process
+    # that had the folder open went away without closing it.
+    root = tmp_path / "data"
+    archive = Archive(root)
+    paths = _files(tmp_path / "in", list(samples.synthetic_datasets(1, 1, 2, rows=8, columns=8)))
+    assert all(o.stored for o in import_files(archive, paths))
+    stray = next((root / "instances").rglob("*.dcm")).with_name("1.2.3.4.999.dcm")
+    stray.write_bytes(b"not walked while the folder is known to be clean")
+    Archive(root)  # this process still has it open: no walk
+    assert stray.exists()
+    (root / "run" / "gone").write_text(f"{_host()}:{_dead_pid()}:1")
+    Archive(root)  # a process that is gone left its marker: walk, and the stray file goes
+    assert not stray.exists()
 
 
 def test_pathological_wildcards_answer_at_once_and_never_stall_others(server: LocalServer) -> None:

@@ -10,17 +10,24 @@ no row refers to, a row whose file is gone, or a temp file. Each is resolved her
   interrupted delete) unless a live process still holds their reservation;
 - rows whose file is gone are removed from the index (and logged as errors: data was lost);
 - temp files of processes that are gone are removed.
+
+The walk over every stored file costs time in proportion to the archive, so it is done only when
+it can find something: when a process that had the folder open did not close it (its marker in
+``run/`` names a process that is gone: a kill, a crash, a power cut), and the first time a folder
+is opened by a version that keeps markers. Reservations and temp files are checked at every start;
+they are cheap.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .reservations import pid_alive, pid_of_temp
+from .reservations import current_owner, owner_alive, pid_alive, pid_of_temp
 
 if TYPE_CHECKING:
     from .store import Archive
@@ -37,13 +44,56 @@ def _watermark_of(name: str) -> int | None:
     return int(text) if name.endswith(".dcm") and text.isdigit() else None
 
 
-def reconcile(archive: Archive) -> dict[str, int]:
+RUN_DIR = "run"
+
+
+def _marker_name(owner: str) -> str:
+    return owner.replace(":", "_").replace("/", "_")
+
+
+def _unclean(run: Path) -> tuple[bool, list[Path]]:
+    """Whether the files must be walked, and the markers of processes that are gone."""
+    if not run.is_dir():
+        return True, []  # first opened by a version that keeps markers: walk once
+    dead = []
+    for marker in run.iterdir():
+        owner = marker.read_text(encoding="utf-8").strip() if marker.is_file() else ""
+        # A marker is as old as its server: only the process check counts, not the age.
+        if owner and not owner_alive(owner, 0.0):
+            dead.append(marker)
+    return bool(dead), dead
+
+
+def mark_open(archive: Archive) -> None:
+    """Record that this process has the folder open; the record goes when the process exits.
+
+    Parameters
+    ----------
+    archive : Archive
+        The archive.
+    """
+    run = archive.root / RUN_DIR
+    run.mkdir(mode=0o700, exist_ok=True)
+    marker = run / _marker_name(current_owner())
+    marker.write_text(current_owner(), encoding="utf-8")
+    atexit.register(_remove, marker)
+
+
+def _remove(marker: Path) -> None:
+    with contextlib.suppress(OSError):
+        marker.unlink()
+
+
+def reconcile(archive: Archive, *, full: bool | None = None) -> dict[str, int]:
     """Make the files and the index of a data folder agree again; log what was done.
 
     Parameters
     ----------
     archive : Archive
         The archive being opened.
+    full : bool, optional
+        Walk every stored file; by default only when a process that had the folder open is gone
+        without closing it (see the module description).
 
     Returns
     -------
@@ -54,11 +104,13 @@ def reconcile(archive: Archive) -> dict[str, int]:
     stale = index.sweep_reservations()
     for reservation in stale:
         archive._remove_stale_file(reservation)
-    stored = index.stored_paths()
+    walk, dead_markers = _unclean(archive.root / RUN_DIR)
+    walk = walk if full is None else full
+    stored = index.stored_paths() if walk else {}
     keep = {archive.root / p for p in stored.values()}
     orphans = 0
     present: set[Path] = set()
-    for path in archive.instances_dir.rglob("*.dcm"):
+    for path in archive.instances_dir.rglob("*.dcm") if walk else ():
         if path in keep:
             present.add(path)
             continue
@@ -69,7 +121,7 @@ def reconcile(archive: Archive) -> dict[str, int]:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
             orphans += 1
-    for folder in sorted(archive.instances_dir.rglob("*"), reverse=True):
+    for folder in sorted(archive.instances_dir.rglob("*"), reverse=True) if walk else ():
         if folder.is_dir():
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only empty folders go
@@ -94,6 +146,8 @@ def reconcile(archive: Archive) -> dict[str, int]:
             if (pid is not None and not pid_alive(pid)) or leftover.stat().st_mtime < cutoff:
                 leftover.unlink()
                 temp += 1
+    for marker in dead_markers:
+        _remove(marker)
     counts = {
         "reservations": len(stale),
         "orphans": orphans,

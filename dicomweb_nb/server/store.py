@@ -25,7 +25,7 @@ from ..protocol.status import ALREADY_EXISTS, PROCESSING_FAILURE, VALIDATION_FAI
 from .index import AlreadyExists, Index, InstanceRecord, Staged, StaleReservation
 from .ingest import InvalidInstance, ParsedInstance, parse_instance
 from .private import make_private_dirs, private_database, restrict_dir
-from .reconcile import reconcile
+from .reconcile import mark_open, reconcile
 from .schema import DEFAULT_PARTITION_KEY
 
 log = logging.getLogger("dicomweb_nb.server")
@@ -106,6 +106,7 @@ class Archive:
         self.index.on_stale = self._remove_stale_file
         # What a crashed process left: stale reservations, files no row refers to, temp files.
         reconcile(self)
+        mark_open(self)
 
     def temp_file(self) -> tuple[IO[bytes], Path]:
         """Open a new file for a part being received, on the same file system as the archive.
