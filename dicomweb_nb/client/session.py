@@ -71,6 +71,21 @@ def encode_query(params: Iterable[tuple[str, str]]) -> str:
     return "&".join(f"{quote(k, safe='')}={quote(v, safe=_QUERY_SAFE)}" for k, v in params)
 
 
+class _LargeBlockAdapter(HTTPAdapter):
+    """Sends request bodies in 1 MiB blocks (http.client's default is 8 KiB, urllib3's 16 KiB).
+
+    A STOW body is a stream with a known length, read block by block: at 16 KiB a 0.5 MB CT
+    instance took 34 system calls and Python round trips; at 1 MiB, one.
+    """
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("blocksize", SEND_BLOCK)
+        super().init_poolmanager(*args, **kwargs)
+
+
+SEND_BLOCK = 1 << 20
+
+
 class Session:
     """One connection pool to one DICOMweb service.
 
@@ -126,7 +141,7 @@ class Session:
             respect_retry_after_header=True,
             raise_on_status=False,
         )
-        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=8)
+        adapter = _LargeBlockAdapter(max_retries=retry, pool_maxsize=8)
         self._http.mount("http://", adapter)
         self._http.mount("https://", adapter)
         self._http.auth = TokenAuth(token) if token is not None else auth

@@ -74,7 +74,15 @@ async def store(request: Request) -> Response:
 
     try:
         if not multipart:
-            await take(await receive_single(request.stream(), archive.temp_file))
+            part = await receive_single(request.stream(), archive.temp_file)
+            if isinstance(part, UnwrittenPart):
+                await take(part)
+            else:
+                # One instance: staged and committed in one trip to the thread pool.
+                outcome = await run_in_threadpool(
+                    archive.ingest, part, study_in_path=study, version=version, partition=partition
+                )
+                outcomes.append(outcome)
         else:
             assert boundary is not None
             receiver = PartReceiver(boundary, archive.temp_file)
