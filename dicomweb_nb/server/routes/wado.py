@@ -189,7 +189,28 @@ def _multipart(parts: Iterable[BodyPart], files: list[BinaryIO | None]) -> Strea
     length = message_length(parts, boundary) if isinstance(parts, list) else None
     if length is not None:
         headers["Content-Length"] = str(length)
-    return StreamingResponse(_closing(iter_message(parts, boundary), files), headers=headers)
+    body = _gathered(iter_message(parts, boundary))
+    return StreamingResponse(_closing(body, files), headers=headers)
+
+
+# StreamingResponse fetches each piece of a sync body in a worker thread; at ~3 pieces per
+# instance (head, data, CRLF) the hand-offs, not the bytes, were the cost (profiled: ~45 % of the
+# server's time in thread hand-off). Pieces are gathered into blocks of this size instead: one
+# hand-off per block, for one copy of each byte.
+GATHER = 4 << 20
+
+
+def _gathered(pieces: Iterable[bytes]) -> Iterator[bytes]:
+    block: list[bytes] = []
+    size = 0
+    for piece in pieces:
+        block.append(piece)
+        size += len(piece)
+        if size >= GATHER:
+            yield b"".join(block)
+            block, size = [], 0
+    if block:
+        yield b"".join(block)
 
 
 async def metadata(request: Request) -> Response:
