@@ -352,3 +352,14 @@ def test_searches_are_served_by_an_index_on_what_they_filter(tmp_path: Path) -> 
     assert "ix_instances_study" in plan("instance", [], {"study": study})
     assert "ix_pn_terms" in plan("study", [("PatientName", "doe")], {})
     assert "TEMP B-TREE" not in plan("study", [], {})  # all studies: newest first from the index
+
+
+def test_an_index_left_by_an_earlier_build_is_replaced_at_open(tmp_path: Path) -> None:
+    archive = Archive(tmp_path / "data")
+    with archive.index.write() as db:
+        db.execute("DROP INDEX ix_studies_patient_id_latest")
+        db.execute("CREATE INDEX ix_studies_patient_id ON studies (partition_key, patient_id)")
+    archive.index.close()
+    reopened = Archive(tmp_path / "data")
+    names = {r[0] for r in reopened.index.connection().execute("SELECT name FROM sqlite_master")}
+    assert "ix_studies_patient_id_latest" in names and "ix_studies_patient_id" not in names

@@ -141,6 +141,21 @@ def _columns(db: sqlite3.Connection, table: str) -> list[str]:
     return [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
 
 
+# Indexes an earlier build of schema 2 had; single-column, they led SQLite's planner to walk the
+# whole "latest" index instead (see _STUDY_INDEXES).
+_REPLACED_INDEXES = [f"ix_studies_{c}" for c in STUDY_COLUMNS] + [
+    f"ix_series_{c}" for c in SERIES_COLUMNS
+]
+
+
+def _indexes(db: sqlite3.Connection) -> None:
+    for statement in _REST.split(";"):
+        if statement.strip():
+            db.execute(statement)
+    for name in _REPLACED_INDEXES:
+        db.execute(f"DROP INDEX IF EXISTS {name}")
+
+
 def create_or_migrate(db: sqlite3.Connection, now: str) -> bool:
     """Bring a database to the current schema; call inside a write transaction.
 
@@ -158,6 +173,8 @@ def create_or_migrate(db: sqlite3.Connection, now: str) -> bool:
     """
     version = db.execute("PRAGMA user_version").fetchone()[0]
     if version >= SCHEMA_VERSION:
+        # Indexes are added and replaced within a version: creating what is missing is cheap.
+        _indexes(db)
         return False
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     migrated = "instances" in tables and "partition_key" not in _columns(db, "instances")
@@ -186,9 +203,7 @@ def create_or_migrate(db: sqlite3.Connection, now: str) -> bool:
             )
     else:
         db.execute(_INSTANCES)
-    for statement in _REST.split(";"):
-        if statement.strip():
-            db.execute(statement)
+    _indexes(db)
     db.execute(
         "INSERT OR IGNORE INTO partitions (partition_key, name, created_at) VALUES (?, ?, ?)",
         (DEFAULT_PARTITION_KEY, DEFAULT_PARTITION, now),
