@@ -96,27 +96,9 @@ def partition_of(request: Request, *, create: bool = False) -> int:
     return key
 
 
-def partition_path(request: Request) -> str:
-    """Return the partition segment of a request's URL (``/partitions/<name>``), or ''.
-
-    Parameters
-    ----------
-    request : Request
-        The request.
-
-    Returns
-    -------
-    str
-        What retrieve URLs built for this request must carry after the version.
-    """
-    name = request.path_params.get("partition")
-    return f"/partitions/{name}" if name is not None else ""
-
-
 __all__ = [
     "DEFAULT_PARTITION",
     "PartitionsCannotBeDisabled",
     "check_folder",
     "partition_of",
-    "partition_path",
 ]
