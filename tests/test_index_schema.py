@@ -60,7 +60,7 @@ def test_a_first_release_folder_opens_upgraded_with_the_same_answers(
         ds = samples.tutorial_dataset("red-triangle.dcm")
         stored = requests.post(
             server.url + "/studies",
-            data=ds_bytes(ds),
+            data=samples.to_bytes(ds),
             headers={**JSON, "Content-Type": "application/dicom"},
             timeout=30,
         )
@@ -84,14 +84,6 @@ def _drop_default_counts(body: list[dict[str, object]], first: list[dict[str, ob
     for item, old in zip(body, first, strict=True):
         for key in DEFAULT_COUNTS - set(old):
             item.pop(key, None)  # tests/test_server_qido.py checks which level returns which
-
-
-def ds_bytes(ds: pydicom.Dataset) -> bytes:
-    from io import BytesIO
-
-    buffer = BytesIO()
-    ds.save_as(buffer, enforce_file_format=True)
-    return buffer.getvalue()
 
 
 def _rollup_rows(db: sqlite3.Connection) -> tuple[list[tuple[object, ...]], ...]:
@@ -287,7 +279,7 @@ def test_pathological_wildcards_answer_at_once_and_never_stall_others(server: Lo
     ds.PatientID = "a" * 64
     requests.post(
         server.url + "/studies",
-        data=ds_bytes(ds),
+        data=samples.to_bytes(ds),
         headers={**JSON, "Content-Type": "application/dicom"},
         timeout=30,
     ).raise_for_status()

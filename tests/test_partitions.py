@@ -31,14 +31,7 @@ REFERENCE_TEXTS = {
 
 
 def _files() -> list[bytes]:
-    import io
-
-    out = []
-    for name in samples.TUTORIAL_FILES:
-        buffer = io.BytesIO()
-        samples.tutorial_dataset(name).save_as(buffer, enforce_file_format=True)
-        out.append(buffer.getvalue())
-    return out
+    return [samples.to_bytes(samples.tutorial_dataset(n)) for n in samples.TUTORIAL_FILES]
 
 
 @pytest.fixture()

@@ -8,28 +8,26 @@ from __future__ import annotations
 
 import re
 
+from ..protocol.partitions import DISABLED, INVALID, MISSING, NOT_FOUND, is_valid_name
 from .errors import InvalidInput
 
-_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 _IN_URL = re.compile(r"^(?P<root>.+?)/partitions/(?P<name>[^/]+)/?$")
 
 # The reference's 400 texts (DicomCoreResource.resx), and what they mean for a client user.
 _TEXTS = {
-    "Specified PartitionName does not exist.": (
+    NOT_FOUND: (
         "partition {name!r} does not exist on this server: it is created by the first store "
         "into it (check the spelling, or store something first)"
     ),
-    "Data partitions feature is disabled.": (
+    DISABLED: (
         "this server does not use data partitions: leave out partition= (and /partitions/… in "
         "the URL)"
     ),
-    "PartitionName value is missing in the route segment.": (
+    MISSING: (
         "this server keeps its data in partitions: give DicomWebClient(url, partition='<name>'), "
         "e.g. your name in a workshop"
     ),
-    "The specified PartitionName is invalid.": (
-        "partition {name!r} is not a valid name: 1 to 64 of A-Z a-z 0-9 . - _"
-    ),
+    INVALID.strip(): ("partition {name!r} is not a valid name: 1 to 64 of A-Z a-z 0-9 . - _"),
 }
 
 
@@ -64,7 +62,7 @@ def split_url(url: str, partition: str | None) -> tuple[str, str, str | None]:
     name = partition if partition is not None else named
     if name is None:
         return url, url, None
-    if not _NAME.fullmatch(name):
+    if not is_valid_name(name):
         raise InvalidInput(
             f"{name!r} is not a partition name: use 1 to 64 of A-Z a-z 0-9 . - _ (e.g. 'alice')."
         )
@@ -106,4 +104,4 @@ def is_missing_partition(detail: str) -> bool:
     bool
         True for a partition nobody has stored into yet.
     """
-    return detail.strip().startswith("Specified PartitionName does not exist.")
+    return detail.strip().startswith(NOT_FOUND)

@@ -8,4 +8,5 @@ rule is written once and a fix reaches both ends (see ARCHITECTURE.md, "Layers")
 - :mod:`.status`: STOW failure and warning reason codes, in one wording.
 - :mod:`.dicomjson`: DICOM JSON helpers on top of pydicom's ``Dataset.from_json``.
 - :mod:`.frames`: how many frames an instance has.
+- :mod:`.partitions`: data partition names and the reference's texts about them.
 """

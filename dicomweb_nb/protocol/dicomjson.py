@@ -53,6 +53,22 @@ def key_of(tag: int) -> str:
     return f"{tag:08X}"
 
 
+def tag_text(tag: int) -> str:
+    """Return a tag as people write it in messages, ``(gggg,eeee)``.
+
+    Parameters
+    ----------
+    tag : int
+        The tag.
+
+    Returns
+    -------
+    str
+        E.g. ``(0028,0010)``.
+    """
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+
+
 def first_value(item: Mapping[str, Any], tag: int | str) -> Any:
     """Return the first value of an element of a DICOM JSON object, or None.
 

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 
-from ..protocol.dicomjson import tag_of
+from ..protocol.dicomjson import tag_of, tag_text
 
 Level = Literal["study", "series", "instance"]
 
@@ -230,4 +230,4 @@ def keyword_of(tag: int) -> str:
     str
         The keyword or the tag in parentheses.
     """
-    return keyword_for_tag(tag) or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+    return keyword_for_tag(tag) or tag_text(tag)

@@ -31,6 +31,7 @@ from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian
 
+from ..protocol.dicomjson import tag_text
 from .errors import RequestError
 from .index import InstanceRecord
 from .ingest import BULK_VRS
@@ -302,7 +303,7 @@ def find(fh: BinaryIO, path: tuple[int, ...]) -> tuple[Dataset, BulkValue]:
     if vr is None:
         raise RequestError(
             HTTPStatus.NOT_FOUND,
-            f"({tag >> 16:04X},{tag & 0xFFFF:04X}) is not bulk data; its value is in the metadata.",
+            f"{tag_text(tag)} is not bulk data; its value is in the metadata.",
         )
     is_pixel_data = len(path) == 1 and tag == PIXEL_DATA
     length = getattr(raw, "length", None)

@@ -21,6 +21,7 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import ImplicitVRLittleEndian
 
+from ..protocol.dicomjson import tag_text
 from ..protocol.frames import number_of_frames
 from ..protocol.status import (
     PROCESSING_FAILURE,
@@ -29,7 +30,7 @@ from ..protocol.status import (
     WARNING_VALIDATION,
 )
 from .attributes import INDEXED, Searchable
-from .ingest_checks import pixel_module_problem, tag_text, transfer_syntax_problem
+from .ingest_checks import pixel_module_problem, transfer_syntax_problem
 from .query import is_valid_uid, normalize_text
 
 # PS3.18 F.2.2: bulk data VRs are not inlined; the reference leaves them out of metadata entirely.

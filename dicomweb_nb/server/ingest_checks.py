@@ -14,6 +14,7 @@ from typing import Any
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
+from ..protocol.dicomjson import tag_text
 from ..protocol.frames import number_of_frames
 from .query import is_valid_uid
 
@@ -28,22 +29,6 @@ PIXEL_ATTRIBUTES = (
 )
 _PIXEL_DATA = 0x7FE00010
 _TRANSFER_SYNTAX = 0x00020010
-
-
-def tag_text(tag: int) -> str:
-    """Return a tag as ``(gggg,eeee)``.
-
-    Parameters
-    ----------
-    tag : int
-        The tag.
-
-    Returns
-    -------
-    str
-        E.g. ``(0028,0010)``.
-    """
-    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
 
 
 def _shown(text: str) -> str:

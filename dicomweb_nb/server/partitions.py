@@ -9,25 +9,21 @@ partitions were turned on is in ``Microsoft.Default``. The texts are the referen
 
 from __future__ import annotations
 
-import re
 from http import HTTPStatus
 
 from starlette.requests import Request
 
+from ..protocol.partitions import (
+    CANNOT_DISABLE,
+    DISABLED,
+    INVALID,
+    MISSING,
+    NOT_FOUND,
+    is_valid_name,
+)
 from .errors import RequestError
 from .index import Index
 from .schema import DEFAULT_PARTITION, DEFAULT_PARTITION_KEY
-
-# PartitionNameValidator: 1 to 64 characters of A-Z a-z 0-9 _ . -
-NAME_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
-
-DISABLED = "Data partitions feature is disabled."
-MISSING = "PartitionName value is missing in the route segment."
-INVALID = "The specified PartitionName is invalid. "
-NOT_FOUND = "Specified PartitionName does not exist."
-CANNOT_DISABLE = (
-    "Data partitions feature cannot be disabled while existing data has already been partitioned."
-)
 
 
 class PartitionsCannotBeDisabled(RuntimeError):
@@ -82,7 +78,7 @@ def partition_of(request: Request, *, create: bool = False) -> int:
         return DEFAULT_PARTITION_KEY
     if not enabled:
         raise RequestError(HTTPStatus.BAD_REQUEST, DISABLED)
-    if not NAME_PATTERN.fullmatch(name):
+    if not is_valid_name(name):
         raise RequestError(HTTPStatus.BAD_REQUEST, INVALID)
     # Partitions are never removed, so a key once found can be remembered.
     known: dict[str, int] = request.app.state.partition_keys
@@ -97,7 +93,12 @@ def partition_of(request: Request, *, create: bool = False) -> int:
 
 
 __all__ = [
+    "CANNOT_DISABLE",
     "DEFAULT_PARTITION",
+    "DISABLED",
+    "INVALID",
+    "MISSING",
+    "NOT_FOUND",
     "PartitionsCannotBeDisabled",
     "check_folder",
     "partition_of",
