@@ -9,16 +9,23 @@ import logging
 from pathlib import Path
 from typing import IO
 
+import anyio
 import pytest
 from starlette.testclient import TestClient
 
 from dicomweb_nb.protocol.multipart import BodyPart, iter_message
+from dicomweb_nb.server import stow_body
 from dicomweb_nb.server.app import create_app
 from dicomweb_nb.server.errors import RequestError
 from dicomweb_nb.server.index import Index
 from dicomweb_nb.server.negotiation import ELE, J2K_LOSSLESS, Choice, choose, choose_rendered
 from dicomweb_nb.server.query import QueryError, parse_query
-from dicomweb_nb.server.stow_body import PartReceiver, check_content_type
+from dicomweb_nb.server.stow_body import (
+    BodyReceiver,
+    ReceivedPart,
+    UnwrittenPart,
+    check_content_type,
+)
 
 OCTETS = "application/octet-stream"
 
@@ -175,30 +182,50 @@ def _opener(folder: Path):  # type: ignore[no-untyped-def]
     return open_part
 
 
-def test_part_receiver_writes_each_part_to_its_own_file(tmp_path: Path) -> None:
-    payloads = [b"A" * 1000, b"B\r\n--b" * 10]
+def _receive(receiver: BodyReceiver, body: bytes, step: int) -> list[ReceivedPart]:
+    async def run() -> list[ReceivedPart]:
+        done: list[ReceivedPart] = []
+        for i in range(0, len(body), step):  # delimiters split across chunks
+            done += await receiver.feed(body[i : i + step])
+        return done + await receiver.finish()
+
+    return anyio.run(run)
+
+
+def _content(part: ReceivedPart) -> bytes:
+    assert not isinstance(part, UnwrittenPart), part
+    return part.read_bytes() if isinstance(part, Path) else part
+
+
+def test_body_receiver_hands_out_each_part(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Small parts stay in memory; one over the spool size goes to its own temp file.
+    monkeypatch.setattr(stow_body, "SPOOL_BYTES", 5000)
+    monkeypatch.setattr(stow_body, "SPILL_BLOCK", 300)
+    payloads = [b"A" * 1000, b"B\r\n--b" * 10, bytes(range(256)) * 40]
     parts = [BodyPart("application/dicom", len(p), lambda p=p: [p]) for p in payloads]  # type: ignore[misc]
     body = b"".join(iter_message(parts, "b0"))
-    receiver = PartReceiver("b0", _opener(tmp_path))
-    done: list[Path] = []
-    for i in range(0, len(body), 7):  # delimiters split across chunks
-        done += receiver.write(body[i : i + 7])
-    receiver.finish()
-    assert [p.read_bytes() for p in done] == payloads
+    done = _receive(BodyReceiver("b0", _opener(tmp_path)), body, 7)
+    assert [type(p) for p in done] == [bytes, bytes, type(tmp_path)]
+    assert [_content(p) for p in done] == payloads
+    # A single application/dicom body is one part, spilled the same way when it is large.
+    [single] = _receive(BodyReceiver(None, _opener(tmp_path)), payloads[2], 999)
+    assert isinstance(single, Path) and single.read_bytes() == payloads[2]
 
 
-def test_part_receiver_refuses_other_part_types_and_truncation(tmp_path: Path) -> None:
-    receiver = PartReceiver("b0", _opener(tmp_path))
+def test_body_receiver_refuses_other_part_types_and_truncation(tmp_path: Path) -> None:
     with pytest.raises(RequestError) as caught:
-        receiver.write(b"--b0\r\nContent-Type: application/json\r\n\r\n{}")
+        _receive(
+            BodyReceiver("b0", _opener(tmp_path)),
+            b"--b0\r\nContent-Type: application/json\r\n\r\n{}",
+            100,
+        )
     assert caught.value.status == 415 and "Part 1" in str(caught.value)
-    receiver = PartReceiver("b0", _opener(tmp_path))
-    receiver.write(b"--b0\r\n\r\nDATA-WITHOUT-ITS-END")
+    receiver = BodyReceiver("b0", _opener(tmp_path))
     with pytest.raises(RequestError) as caught:
-        receiver.finish()
+        _receive(receiver, b"--b0\r\n\r\nDATA-WITHOUT-ITS-END", 100)
     assert caught.value.status == 400
     receiver.close()
-    assert not any(p.name == "part-2" for p in tmp_path.iterdir())  # the half part is gone
+    assert list(tmp_path.iterdir()) == []  # nothing of the half part is left
 
 
 def test_unexpected_errors_answer_500_with_a_request_id_only(

@@ -27,6 +27,7 @@ from .ingest import InvalidInstance, ParsedInstance, parse_instance
 from .private import make_private_dirs, private_database, restrict_dir
 from .reconcile import mark_open, reconcile
 from .schema import DEFAULT_PARTITION_KEY
+from .stow_body import unwritten
 
 log = logging.getLogger("dicomweb_nb.server")
 
@@ -188,7 +189,7 @@ class Archive:
 
     def ingest(
         self,
-        temp: Path,
+        temp: Path | bytes,
         *,
         study_in_path: str | None,
         version: str,
@@ -201,8 +202,8 @@ class Archive:
 
         Parameters
         ----------
-        temp : Path
-            The received part, a file in :attr:`tmp`.
+        temp : Path or bytes
+            The received part: a file in :attr:`tmp`, or its bytes (see :meth:`stage`).
         study_in_path : str or None
             The StudyInstanceUID of the request path (``POST ../studies/{study}``), if any.
         version : str
@@ -220,7 +221,7 @@ class Archive:
 
     def stage(
         self,
-        temp: Path,
+        temp: Path | bytes,
         *,
         study_in_path: str | None,
         version: str,
@@ -230,8 +231,10 @@ class Archive:
 
         Parameters
         ----------
-        temp : Path
-            The received part, a file in :attr:`tmp` (consumed either way).
+        temp : Path or bytes
+            The received part: a file in :attr:`tmp` (consumed either way), or the bytes of a
+            part received in memory, written here to a temp file first (a part that cannot be
+            written fails with 272, like one that could not be received to disk).
         study_in_path : str or None
             The StudyInstanceUID of the request path, if any.
         version : str
@@ -244,6 +247,11 @@ class Archive:
         Pending or Outcome
             A pending instance for :meth:`commit`, or the failed outcome.
         """
+        if isinstance(temp, bytes):
+            try:
+                temp = self._write_temp(temp)
+            except OSError as exc:
+                return Outcome(False, reason=PROCESSING_FAILURE, message=unwritten(exc).message)
         try:
             try:
                 parsed = parse_instance(temp, version)
@@ -294,6 +302,25 @@ class Archive:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
+
+    def _write_temp(self, data: bytes) -> Path:
+        # One write of the whole part, its preamble zeroed as the reference stores it (_place
+        # does the same for a part received to disk).
+        fh, path = self.temp_file()
+        try:
+            try:
+                view = memoryview(data)
+                if data[PREAMBLE : PREAMBLE + 4] == b"DICM":
+                    fh.write(bytes(PREAMBLE))
+                    view = view[PREAMBLE:]
+                fh.write(view)
+            finally:
+                fh.close()  # flushes: the last bytes may not fit either
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            raise
+        return path
 
     def _release(self, watermark: int, sop_uid: str) -> None:
         try:

@@ -1,20 +1,22 @@
-"""STOW-RS request bodies: check the Content-Type, write each part to its own temp file.
+"""STOW-RS request bodies: check the Content-Type, receive each part.
 
-Parts of a ``multipart/related`` (or one ``application/dicom``) body are written to temp files as
-they arrive, decoded by the protocol core's one multipart decoder; the answer is built by
-:mod:`.stow_response`. A part that cannot be written (the disk is full, say) becomes an
-:class:`UnwrittenPart`: that instance fails with 272 like any other per-instance failure, the rest
-of its bytes are read and dropped, and the parts after it are tried in turn.
+Parts of a ``multipart/related`` (or one ``application/dicom``) body are decoded by the protocol
+core's one multipart decoder as they arrive and kept in memory (large ones go to temp files); the
+answer is built by :mod:`.stow_response`. A part that cannot be written (the disk is full, say)
+becomes an :class:`UnwrittenPart`: that instance fails with 272 like any other per-instance
+failure, the rest of its bytes are read and dropped, and the parts after it are tried in turn.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from typing import IO
+
+from starlette.concurrency import run_in_threadpool
 
 from ..protocol.media import parse_media_type
 from ..protocol.multipart import MAX_BOUNDARY_LENGTH, MultipartError, StreamingDecoder
@@ -111,34 +113,159 @@ def check_content_type(header: str | None) -> tuple[bool, str | None]:
     return True, boundary
 
 
-class PartReceiver:
-    """Feeds a multipart body to the protocol decoder and writes each part to its own temp file.
+# A part is kept in memory up to this size and written to its temp file in one go when it ends
+# (one worker-thread trip per instance instead of one per chunk); a larger one spills to its temp
+# file, written in blocks of SPILL_BLOCK. Memory per request: about two parts of this size.
+SPOOL_BYTES = 8 << 20
+SPILL_BLOCK = 1 << 20
+
+ReceivedPart = bytes | Path | UnwrittenPart
+
+
+class _Spill:
+    """A part too large for memory: its temp file, written in a worker thread."""
+
+    def __init__(self, open_part: Callable[[], tuple[IO[bytes], Path]]) -> None:
+        self.file: IO[bytes] | None = None
+        self.path: Path | None = None
+        self.failed: UnwrittenPart | None = None
+        try:
+            self.file, self.path = open_part()
+        except OSError as exc:
+            self.failed = unwritten(exc)
+
+    def write(self, data: bytes) -> None:
+        if self.file is None:
+            return
+        try:
+            self.file.write(data)
+        except OSError as exc:
+            # The part's bytes so far are dropped, and so are the rest of them as they come.
+            self.failed = unwritten(exc)
+            self.discard()
+
+    def finish(self) -> Path | UnwrittenPart:
+        if self.file is not None and self.path is not None:
+            try:
+                self.file.close()  # flushes: the last bytes may not fit either
+            except OSError as exc:
+                self.failed = unwritten(exc)
+                self.discard()
+            else:
+                path, self.file, self.path = self.path, None, None
+                return path
+        assert self.failed is not None
+        return self.failed
+
+    def discard(self) -> None:
+        if self.file is not None:
+            with contextlib.suppress(OSError):
+                self.file.close()
+        if self.path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+        self.file = self.path = None
+
+
+class BodyReceiver:
+    """Receives a STOW body on the event loop and hands out each part as it ends.
 
     Parameters
     ----------
-    boundary : str
-        The multipart boundary.
+    boundary : str or None
+        The multipart boundary, or None for a single ``application/dicom`` body.
     open_part : callable
-        Returns ``(file, path)`` for a new part.
+        Returns ``(file, path)`` for a temp file (used for parts over :data:`SPOOL_BYTES`).
 
     Notes
     -----
-    :meth:`write` does blocking file I/O: the STOW handler calls it in a worker thread.
+    The multipart decoder runs on the event loop: it only searches and slices the chunk it is
+    given, so no request holds the loop for long. A part ends as ``bytes`` (kept in memory, up
+    to :data:`SPOOL_BYTES`), as the ``Path`` of its temp file (larger ones, written in a worker
+    thread as they arrive), or as an :class:`UnwrittenPart` when that file could not be written.
     """
 
-    def __init__(self, boundary: str, open_part: Callable[[], tuple[IO[bytes], Path]]) -> None:
+    def __init__(
+        self, boundary: str | None, open_part: Callable[[], tuple[IO[bytes], Path]]
+    ) -> None:
         self._open_part = open_part
-        self._file: IO[bytes] | None = None
-        self._path: Path | None = None
-        self._failed: UnwrittenPart | None = None
+        self.decoder = StreamingDecoder(boundary) if boundary is not None else None
         self._part_index = 0
-        self.finished: list[Path | UnwrittenPart] = []
-        self.decoder = StreamingDecoder(boundary)
+        self._pieces: list[bytes] = []
+        self._size = 0
+        self._spill: _Spill | None = None
 
     @property
     def ended(self) -> bool:
-        """True once the close delimiter was read."""
-        return self.decoder.done
+        """True once a multipart body's close delimiter was read."""
+        return self.decoder is not None and self.decoder.done
+
+    async def feed(self, chunk: bytes) -> list[ReceivedPart]:
+        """Take the next chunk of the body; return the parts it completed.
+
+        Parameters
+        ----------
+        chunk : bytes
+            The next bytes.
+
+        Returns
+        -------
+        list of bytes, Path or UnwrittenPart
+            The parts that ended in this chunk, in order.
+
+        Raises
+        ------
+        RequestError
+            400 for a malformed body, 415 for a part that is not application/dicom.
+        """
+        if self.decoder is None:
+            await self._add(chunk)
+            return []
+        try:
+            events = self.decoder.feed(chunk)
+        except MultipartError as exc:
+            raise RequestError(
+                HTTPStatus.BAD_REQUEST, f"The multipart body is malformed: {exc}"
+            ) from exc
+        done: list[ReceivedPart] = []
+        for kind, value in events:
+            if kind == "headers":
+                assert isinstance(value, dict)
+                self._begin(value)
+            elif kind == "data":
+                assert isinstance(value, bytes)
+                await self._add(value)
+            else:
+                done.append(await self._end())
+        return done
+
+    async def finish(self) -> list[ReceivedPart]:
+        """Check that the body ended as it should and return what it still held.
+
+        Returns
+        -------
+        list of bytes, Path or UnwrittenPart
+            The single body's one part; nothing for a multipart body (an empty one has no parts).
+
+        Raises
+        ------
+        RequestError
+            400 when a multipart body stops before its closing boundary.
+        """
+        if self.decoder is None:
+            return [await self._end()]
+        if self.decoder.fed and not self.decoder.done:
+            raise RequestError(
+                HTTPStatus.BAD_REQUEST, "The multipart body ends before its closing boundary."
+            )
+        return []
+
+    def close(self) -> None:
+        """Discard a part still being received (after an error or a truncated body)."""
+        self._pieces, self._size = [], 0
+        if self._spill is not None:
+            self._spill.discard()
+            self._spill = None
 
     def _begin(self, headers: dict[str, str]) -> None:
         self._part_index += 1
@@ -150,168 +277,27 @@ class PartReceiver:
                 f"Part {self._part_index} has Content-Type '{content_type}'; "
                 "only application/dicom parts can be stored.",
             )
-        self._failed = None
-        try:
-            self._file, self._path = self._open_part()
-        except OSError as exc:
-            self._failed = unwritten(exc)
 
-    def _fail(self, exc: OSError) -> None:
-        # The part's bytes so far are dropped, and so are the rest of them as they come.
-        self._failed = unwritten(exc)
-        self._discard()
+    async def _add(self, data: bytes) -> None:
+        self._pieces.append(data)
+        self._size += len(data)
+        if self._spill is None and self._size > SPOOL_BYTES:
+            self._spill = await run_in_threadpool(_Spill, self._open_part)
+        if self._spill is not None and self._size >= SPILL_BLOCK:
+            await self._write_spill()
 
-    def _discard(self) -> None:
-        if self._file is not None:
-            with contextlib.suppress(OSError):
-                self._file.close()
-            if self._path is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    self._path.unlink()
-        self._file = self._path = None
+    async def _write_spill(self) -> None:
+        assert self._spill is not None
+        block = b"".join(self._pieces)
+        self._pieces, self._size = [], 0
+        await run_in_threadpool(self._spill.write, block)
 
-    def _data(self, data: bytes) -> None:
-        if self._file is not None:
-            try:
-                self._file.write(data)
-            except OSError as exc:
-                self._fail(exc)
-
-    def _end(self) -> None:
-        if self._file is not None and self._path is not None:
-            try:
-                self._file.close()  # flushes: the last bytes may not fit either
-            except OSError as exc:
-                self._fail(exc)
-            else:
-                self.finished.append(self._path)
-                self._file = self._path = None
-        if self._failed is not None:
-            self.finished.append(self._failed)
-            self._failed = None
-
-    def write(self, chunk: bytes) -> list[Path | UnwrittenPart]:
-        """Feed a chunk; return the parts completed by it.
-
-        Parameters
-        ----------
-        chunk : bytes
-            The next bytes of the body.
-
-        Returns
-        -------
-        list of Path or UnwrittenPart
-            Temp files of the parts that ended in this chunk (the caller takes them over), or
-            what kept a part from being written.
-
-        Raises
-        ------
-        RequestError
-            400 for a malformed body, 415 for a part that is not application/dicom.
-        """
-        try:
-            events = self.decoder.feed(chunk)
-        except MultipartError as exc:
-            raise RequestError(
-                HTTPStatus.BAD_REQUEST, f"The multipart body is malformed: {exc}"
-            ) from exc
-        for kind, value in events:
-            if kind == "headers":
-                assert isinstance(value, dict)
-                self._begin(value)
-            elif kind == "data":
-                assert isinstance(value, bytes)
-                self._data(value)
-            else:
-                self._end()
-        done, self.finished = self.finished, []
-        return done
-
-    def finish(self) -> None:
-        """Check that the body ended with its close delimiter (an empty body has no parts).
-
-        Raises
-        ------
-        RequestError
-            400 when the body stops before its closing boundary.
-        """
-        if self.decoder.fed and not self.decoder.done:
-            raise RequestError(
-                HTTPStatus.BAD_REQUEST, "The multipart body ends before its closing boundary."
-            )
-
-    def close(self) -> None:
-        """Discard a part still being written (after an error or a truncated body)."""
-        self._discard()
-        for path in self.finished:
-            if isinstance(path, Path):
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
-        self.finished = []
-
-
-async def receive_single(
-    stream: AsyncIterator[bytes], open_part: Callable[[], tuple[IO[bytes], Path]]
-) -> Path | UnwrittenPart:
-    """Write a single application/dicom body to a temp file.
-
-    Parameters
-    ----------
-    stream : async iterator of bytes
-        The request body.
-    open_part : callable
-        Returns ``(file, path)`` for the part.
-
-    Returns
-    -------
-    Path or UnwrittenPart
-        The temp file, or why it could not be written (the body is then read to its end).
-    """
-    receiver = _SingleReceiver(open_part)
-    try:
-        async for chunk in stream:
-            receiver.write(chunk)
-    except BaseException:
-        receiver.discard()
-        raise
-    return receiver.finish()
-
-
-class _SingleReceiver:
-    def __init__(self, open_part: Callable[[], tuple[IO[bytes], Path]]) -> None:
-        self.file: IO[bytes] | None = None
-        self.path: Path | None = None
-        self.failed: UnwrittenPart | None = None
-        try:
-            self.file, self.path = open_part()
-        except OSError as exc:
-            self.failed = unwritten(exc)
-
-    def write(self, chunk: bytes) -> None:
-        if self.file is not None:
-            try:
-                self.file.write(chunk)
-            except OSError as exc:
-                self.failed = unwritten(exc)
-                self.discard()
-
-    def discard(self) -> None:
-        if self.file is not None:
-            with contextlib.suppress(OSError):
-                self.file.close()
-        if self.path is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self.path.unlink()
-        self.file = self.path = None
-
-    def finish(self) -> Path | UnwrittenPart:
-        if self.file is not None and self.path is not None:
-            try:
-                self.file.close()
-            except OSError as exc:
-                self.failed = unwritten(exc)
-                self.discard()
-            else:
-                return self.path
-        assert self.failed is not None
-        return self.failed
+    async def _end(self) -> ReceivedPart:
+        if self._spill is None:
+            data = self._pieces[0] if len(self._pieces) == 1 else b"".join(self._pieces)
+            self._pieces, self._size = [], 0
+            return data
+        if self._pieces:
+            await self._write_spill()
+        spill, self._spill = self._spill, None
+        return await run_in_threadpool(spill.finish)

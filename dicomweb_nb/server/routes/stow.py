@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from http import HTTPStatus
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from ..context import archive_of, base_url, dicom_json, path_uids, require_dicom
 from ..errors import RequestError
 from ..partitions import partition_of
 from ..store import Outcome, Pending
-from ..stow_body import PartReceiver, UnwrittenPart, check_content_type, receive_single
+from ..stow_body import BodyReceiver, ReceivedPart, UnwrittenPart, check_content_type
 from ..stow_response import build_response
 
 # How many staged instances share one commit (one directory sync and one log sync each).
@@ -47,6 +48,9 @@ async def store(request: Request) -> Response:
     version = version_of(request)
     outcomes: list[Outcome] = []  # one per part, in order; staged ones are settled by flush
     pending: list[Pending] = []
+    # The part being validated and written in a worker thread while the next one is received:
+    # at most one, so outcomes keep the request's order and memory stays bounded.
+    staging: asyncio.Task[None] | None = None
 
     async def flush() -> None:
         # Group commit: the staged instances become durable and indexed together.
@@ -55,12 +59,13 @@ async def store(request: Request) -> Response:
             pending.clear()
             await run_in_threadpool(archive.commit, group)
 
-    async def take(part: Path | UnwrittenPart) -> None:
-        if isinstance(part, UnwrittenPart):
-            # Its own outcome, like any other failed instance: the parts before it stay stored
-            # and are reported, so a retry sends only what failed.
-            outcomes.append(Outcome(False, reason=PROCESSING_FAILURE, message=part.message))
-            return
+    async def settle() -> None:
+        nonlocal staging
+        if staging is not None:
+            task, staging = staging, None
+            await task
+
+    async def stage(part: bytes | Path) -> None:
         staged = await run_in_threadpool(
             archive.stage, part, study_in_path=study, version=version, partition=partition
         )
@@ -72,34 +77,42 @@ async def store(request: Request) -> Response:
         if len(pending) >= GROUP_COMMIT:
             await flush()
 
-    try:
-        if not multipart:
-            part = await receive_single(request.stream(), archive.temp_file)
-            if isinstance(part, UnwrittenPart):
-                await take(part)
-            else:
-                # One instance: staged and committed in one trip to the thread pool.
-                outcome = await run_in_threadpool(
+    async def take(part: ReceivedPart, last: bool) -> None:
+        nonlocal staging
+        await settle()
+        if isinstance(part, UnwrittenPart):
+            # Its own outcome, like any other failed instance: the parts before it stay stored
+            # and are reported, so a retry sends only what failed.
+            outcomes.append(Outcome(False, reason=PROCESSING_FAILURE, message=part.message))
+        elif last and not outcomes and not pending:
+            # The only instance of the request: staged and committed in one worker trip.
+            outcomes.append(
+                await run_in_threadpool(
                     archive.ingest, part, study_in_path=study, version=version, partition=partition
                 )
-                outcomes.append(outcome)
+            )
         else:
-            assert boundary is not None
-            receiver = PartReceiver(boundary, archive.temp_file)
-            try:
-                async for chunk in request.stream():
-                    # Part files are written in a worker thread: disk writes never block the loop.
-                    for part in await run_in_threadpool(receiver.write, chunk):
-                        await take(part)
-                receiver.finish()
-            except RequestError as exc:
-                await flush()
-                message = _with_progress(str(exc), outcomes)
-                raise RequestError(exc.status, message, exc.headers) from exc
-            finally:
-                receiver.close()
+            staging = asyncio.ensure_future(stage(part))
+
+    receiver = BodyReceiver(boundary if multipart else None, archive.temp_file)
+    try:
+        try:
+            async for chunk in request.stream():
+                parts = await receiver.feed(chunk)
+                for n, part in enumerate(parts):
+                    await take(part, last=receiver.ended and n == len(parts) - 1)
+            for part in await receiver.finish():
+                await take(part, last=True)
+        except RequestError as exc:
+            await settle()
+            await flush()
+            message = _with_progress(str(exc), outcomes)
+            raise RequestError(exc.status, message, exc.headers) from exc
+        finally:
+            receiver.close()
     finally:
         # Whatever happened to the body, what was staged is committed (or released).
+        await settle()
         await flush()
     status, body = build_response(
         outcomes, base_url=base_url(request), study_in_path=study, version=version
