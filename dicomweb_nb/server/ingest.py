@@ -8,6 +8,7 @@ from the index and metadata, the file is kept as sent).
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import re
 import warnings
@@ -162,10 +163,9 @@ def _failing_element(ds: Dataset) -> str:
     return "unknown tag"
 
 
-def _check_complete(ds: Dataset, path: Path) -> None:
-    # Large values are deferred, not read: check that the file really holds them, so a
+def _check_complete(ds: Dataset, size: int) -> None:
+    # Large values are deferred, not read: check that the part really holds them, so a
     # truncated upload fails instead of being stored half.
-    size = path.stat().st_size
     for tag in list(ds.keys()):  # keys, not iteration: iterating would read deferred values
         raw = ds.get_item(tag, keep_deferred=True)
         if (
@@ -185,13 +185,14 @@ def _check_complete(ds: Dataset, path: Path) -> None:
             )
 
 
-def parse_instance(path: Path, version: str) -> ParsedInstance:
-    """Read a received Part-10 file and decide whether, and how, it is stored.
+def parse_instance(part: Path | bytes, version: str) -> ParsedInstance:
+    """Read a received Part-10 instance and decide whether, and how, it is stored.
 
     Parameters
     ----------
-    path : Path
-        The file as received.
+    part : Path or bytes
+        The file as received, or its bytes (read in place: large values stay unread until the
+        metadata needs them).
     version : str
         The API version of the request (``"1.0-prerelease"``, ``"1"`` or ``"2"``).
 
@@ -208,7 +209,8 @@ def parse_instance(path: Path, version: str) -> ParsedInstance:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ds = pydicom.dcmread(path, defer_size=1024)
+            source = io.BytesIO(part) if isinstance(part, bytes) else part
+            ds = pydicom.dcmread(source, defer_size=1024)
             ds.get("SOPInstanceUID")  # forces the first elements to parse
     except OSError as exc:
         # The received file could not be read back (not the sender's fault); no path in words.
@@ -221,7 +223,7 @@ def parse_instance(path: Path, version: str) -> ParsedInstance:
         ) from exc
     except Exception as exc:
         raise InvalidInstance(PROCESSING_FAILURE, f"The file could not be parsed: {exc}") from exc
-    _check_complete(ds, path)
+    _check_complete(ds, len(part) if isinstance(part, bytes) else part.stat().st_size)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:

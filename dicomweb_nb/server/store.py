@@ -17,6 +17,7 @@ import contextlib
 import logging
 import os
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, BinaryIO
@@ -105,6 +106,8 @@ class Archive:
         private_database(self.root / "index.sqlite")
         self.index = Index(self.root / "index.sqlite")
         self.index.on_stale = self._remove_stale_file
+        # Writes parts received in memory while the staging thread parses them (see stage).
+        self._writer = ThreadPoolExecutor(4, thread_name_prefix="dicomweb-nb-write")
         # What a crashed process left: stale reservations, files no row refers to, temp files.
         reconcile(self)
         mark_open(self)
@@ -247,11 +250,11 @@ class Archive:
         Pending or Outcome
             A pending instance for :meth:`commit`, or the failed outcome.
         """
+        written: Future[Path] | None = None
         if isinstance(temp, bytes):
-            try:
-                temp = self._write_temp(temp)
-            except OSError as exc:
-                return Outcome(False, reason=PROCESSING_FAILURE, message=unwritten(exc).message)
+            # Written and synced in another thread while this one parses: the write's system
+            # calls release the GIL, so on two cores the disk and the parse overlap.
+            written = self._writer.submit(self._write_temp, temp)
         try:
             try:
                 parsed = parse_instance(temp, version)
@@ -289,8 +292,17 @@ class Archive:
             except Exception as exc:  # the index cannot take a row: "database or disk is full"
                 log.warning("reserving %s failed: %s", parsed.sop_uid, exc)
                 return _failed(outcome, f"The instance could not be indexed: {_reason(exc)}")
+            if written is None:
+                assert isinstance(temp, Path)
+                path = temp
+            else:
+                try:
+                    path = written.result()
+                except OSError as exc:
+                    self._release(watermark, parsed.sop_uid)
+                    return _failed(outcome, unwritten(exc).message)
             try:
-                staged = self._place(temp, parsed, watermark, partition)
+                staged = self._place(path, parsed, watermark, partition, synced=written is not None)
             except Exception as exc:
                 log.warning("storing %s failed: %s", parsed.sop_uid, exc)
                 self._release(watermark, parsed.sop_uid)
@@ -300,8 +312,13 @@ class Archive:
             outcome.multi_valued = parsed.multi_valued
             return Pending(outcome, staged, self.root / staged.record.path)
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                temp.unlink()
+            if written is not None:
+                # Whatever failed, the thread's temp file is removed (placed, it is gone already).
+                with contextlib.suppress(OSError):
+                    written.result().unlink()
+            elif isinstance(temp, Path):
+                with contextlib.suppress(FileNotFoundError):
+                    temp.unlink()
 
     def _write_temp(self, data: bytes) -> Path:
         # One write of the whole part, its preamble zeroed as the reference stores it (_place
@@ -314,8 +331,11 @@ class Archive:
                     fh.write(bytes(PREAMBLE))
                     view = view[PREAMBLE:]
                 fh.write(view)
+                fh.flush()
+                if self.durable:
+                    os.fdatasync(fh.fileno())  # the data and its size; the rest of the inode waits
             finally:
-                fh.close()  # flushes: the last bytes may not fit either
+                fh.close()
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
@@ -328,11 +348,8 @@ class Archive:
         except Exception:  # the same full disk; the reservation stays "being created"
             log.exception("releasing the reservation of %s failed", sop_uid)
 
-    def _place(self, temp: Path, parsed: ParsedInstance, watermark: int, partition: int) -> Staged:
-        rel = self.file_of(
-            partition, parsed.study_uid, parsed.series_uid, parsed.sop_uid, watermark
-        )
-        final = self.root / rel
+    def _finish_received(self, temp: Path) -> int:
+        # A part received to disk (a large one): zero its preamble in place, sync it.
         with open(temp, "r+b") as fh:
             head = fh.read(PREAMBLE + 4)
             if head[PREAMBLE:] == b"DICM":
@@ -341,7 +358,17 @@ class Archive:
             fh.flush()
             if self.durable:
                 os.fdatasync(fh.fileno())  # the data and its size; the rest of the inode waits
-            size = os.fstat(fh.fileno()).st_size
+            return os.fstat(fh.fileno()).st_size
+
+    def _place(
+        self, temp: Path, parsed: ParsedInstance, watermark: int, partition: int, *, synced: bool
+    ) -> Staged:
+        rel = self.file_of(
+            partition, parsed.study_uid, parsed.series_uid, parsed.sop_uid, watermark
+        )
+        final = self.root / rel
+        # Written by _write_temp (preamble zeroed, data synced), or received to disk.
+        size = temp.stat().st_size if synced else self._finish_received(temp)
         for attempt in range(3):
             make_private_dirs(final.parent)
             try:
