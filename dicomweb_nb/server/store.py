@@ -17,7 +17,6 @@ import contextlib
 import logging
 import os
 import tempfile
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, BinaryIO
@@ -106,8 +105,6 @@ class Archive:
         private_database(self.root / "index.sqlite")
         self.index = Index(self.root / "index.sqlite")
         self.index.on_stale = self._remove_stale_file
-        # Writes parts received in memory while the staging thread parses them (see stage).
-        self._writer = ThreadPoolExecutor(4, thread_name_prefix="dicomweb-nb-write")
         # What a crashed process left: stale reservations, files no row refers to, temp files.
         reconcile(self)
         mark_open(self)
@@ -250,13 +247,10 @@ class Archive:
         Pending or Outcome
             A pending instance for :meth:`commit`, or the failed outcome.
         """
-        written: Future[Path] | None = None
-        if isinstance(temp, bytes):
-            # Written and synced in another thread while this one parses: the write's system
-            # calls release the GIL, so on two cores the disk and the parse overlap.
-            written = self._writer.submit(self._write_temp, temp)
+        data = temp if isinstance(temp, bytes) else None
         try:
             try:
+                # A part received in memory is parsed there (large values stay unread).
                 parsed = parse_instance(temp, version)
             except InvalidInstance as exc:
                 return Outcome(
@@ -292,17 +286,18 @@ class Archive:
             except Exception as exc:  # the index cannot take a row: "database or disk is full"
                 log.warning("reserving %s failed: %s", parsed.sop_uid, exc)
                 return _failed(outcome, f"The instance could not be indexed: {_reason(exc)}")
-            if written is None:
-                assert isinstance(temp, Path)
-                path = temp
-            else:
+            if isinstance(temp, bytes):
+                # Written and synced in this thread: while the write's system calls run
+                # (without the GIL) the event loop receives the next part. A writer thread
+                # overlapping the parse was tried and lost: it could not start until the parse
+                # let go of the GIL.
                 try:
-                    path = written.result()
+                    temp = self._write_temp(temp)
                 except OSError as exc:
                     self._release(watermark, parsed.sop_uid)
                     return _failed(outcome, unwritten(exc).message)
             try:
-                staged = self._place(path, parsed, watermark, partition, synced=written is not None)
+                staged = self._place(temp, parsed, watermark, partition, synced=data is not None)
             except Exception as exc:
                 log.warning("storing %s failed: %s", parsed.sop_uid, exc)
                 self._release(watermark, parsed.sop_uid)
@@ -312,11 +307,7 @@ class Archive:
             outcome.multi_valued = parsed.multi_valued
             return Pending(outcome, staged, self.root / staged.record.path)
         finally:
-            if written is not None:
-                # Whatever failed, the thread's temp file is removed (placed, it is gone already).
-                with contextlib.suppress(OSError):
-                    written.result().unlink()
-            elif isinstance(temp, Path):
+            if isinstance(temp, Path):
                 with contextlib.suppress(FileNotFoundError):
                     temp.unlink()
 
