@@ -8,14 +8,12 @@ from the index and metadata, the file is kept as sent).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pydicom
-from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
@@ -31,10 +29,9 @@ from ..protocol.status import (
 )
 from .attributes import INDEXED, Searchable
 from .ingest_checks import pixel_module_problem, transfer_syntax_problem
+from .metadata_json import UndecodableElement, metadata_json
 from .query import is_valid_uid, normalize_text
 
-# PS3.18 F.2.2: bulk data VRs are not inlined; the reference leaves them out of metadata entirely.
-BULK_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 _MAX_LENGTH = {"LO": 64, "SH": 16, "CS": 16}
 _CS = re.compile(r"^[A-Z0-9 _]*$")
 
@@ -123,43 +120,13 @@ def _required_uid(ds: Dataset, keyword: str, sop: tuple[str | None, str | None])
     return text
 
 
-def _strip_bulk(ds: Dataset) -> None:
-    for tag in list(ds.keys()):
-        raw = ds.get_item(tag, keep_deferred=True)
-        vr = getattr(raw, "VR", None)
-        if not vr:
-            try:
-                vr = dictionary_VR(tag)
-            except KeyError:
-                vr = "UN"
-        if vr in BULK_VRS or " or " in str(vr):
-            del ds[tag]
-        elif vr == "SQ":
-            for item in ds[tag].value or []:
-                _strip_bulk(item)
-
-
 def _metadata_json(ds: Dataset, dropped: set[int]) -> str:
-    for tag in dropped:
-        if tag in ds:
-            del ds[tag]
-    _strip_bulk(ds)
     try:
-        data = ds.to_json_dict()
-    except Exception as exc:
+        return metadata_json(ds, dropped)
+    except UndecodableElement as exc:
         raise InvalidInstance(
-            VALIDATION_FAILED, f"An element cannot be decoded ({_failing_element(ds)}): {exc}"
-        ) from exc
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-
-
-def _failing_element(ds: Dataset) -> str:
-    for tag in list(ds.keys()):
-        try:
-            Dataset({tag: ds[tag]}).to_json_dict()
-        except Exception:
-            return tag_text(int(tag))
-    return "unknown tag"
+            VALIDATION_FAILED, f"An element cannot be decoded ({exc}): {exc.__cause__}"
+        ) from exc.__cause__
 
 
 def _check_complete(ds: Dataset, path: Path) -> None:
