@@ -171,11 +171,12 @@ def part10(elements: list[Element], syntax: str, charset: str | None = None) -> 
 
 
 def _public_tags(vr: str) -> list[int]:
-    # Tags whose dictionary VR is `vr`, so that implicit VR files read them with that VR.
+    # Tags whose dictionary VR is `vr`, so that implicit VR files read them with that VR (not
+    # command or file meta elements).
     found = sorted(
         tag
         for tag, entry in DicomDictionary.items()
-        if entry[0] == vr and tag >> 16 not in (0x0002, 0xFFFE) and tag & 0xFFFF
+        if entry[0] == vr and tag >> 16 not in (0x0000, 0x0002, 0xFFFE) and tag & 0xFFFF
     )
     assert found, vr
     return found[:4]

@@ -148,10 +148,11 @@ def _walk(
     out: dict[str, Any] = {}
     failure: tuple[int, Exception] | None = None
     encoding = _text_encoding(ds) if fast else default_encoding
-    for key in list(ds.keys()):
+    # items(), not get_item(): the elements as stored, raw or converted, without a Tag() and a
+    # BaseTag comparison (in Python) per element.
+    for key, elem in list(ds.items()):
         if dropped and int(key) in dropped:
             continue
-        elem = ds.get_item(key, keep_deferred=True)
         vr = elem.VR
         if not vr:  # implicit VR: the dictionary's, as pydicom's raw_element_vr hook does
             try:
@@ -186,13 +187,11 @@ def _walk(
 
 def _fast_element(key: int, vr: str, elem: Any, encoding: str) -> dict[str, Any]:
     if isinstance(elem, RawDataElement):
-        value = elem.value
-        if value is None or elem.length == _UNDEFINED_LENGTH:
-            raise _Doubt  # deferred (long) values: pydicom reads them
-        if vr == "SS" and key in _LUT_DESCRIPTORS:
-            raise _Doubt
         decode = _RAW.get(vr)
         if decode is None:
+            raise _Doubt
+        value = _raw_bytes(elem)
+        if vr == "SS" and key in _LUT_DESCRIPTORS:
             raise _Doubt
         values = decode(value, elem.is_little_endian, encoding) if value else None
         return {"vr": vr} if values is None else {"vr": vr, "Value": values}
@@ -200,6 +199,17 @@ def _fast_element(key: int, vr: str, elem: Any, encoding: str) -> dict[str, Any]
         values = _converted(vr, elem.value)
         return {"vr": elem.VR} if values is None else {"vr": elem.VR, "Value": values}
     raise _Doubt
+
+
+def _raw_bytes(elem: RawDataElement) -> bytes:
+    # An empty value is b"" or, in implicit VR files, None; a value not read yet (deferred) or
+    # of undefined length is pydicom's to read.
+    if elem.length == 0:
+        return b""
+    if elem.value is None or elem.length == _UNDEFINED_LENGTH:
+        raise _Doubt
+    value: bytes = elem.value
+    return value
 
 
 def _pydicom_element(ds: Dataset, key: int, fast: bool) -> dict[str, Any]:
@@ -283,6 +293,11 @@ def _text_one(value: bytes, _little: bool, encoding: str) -> list[str] | None:
 
 
 def _pn(value: bytes, _little: bool, encoding: str) -> list[dict[str, str]] | None:
+    names = _pn_names(value, encoding)
+    return None if names is None else [_pn_groups(groups) for groups in names]
+
+
+def _pn_names(value: bytes, encoding: str) -> list[list[str]] | None:
     # PN: trailing NULs and spaces stripped from the bytes (not from each value); each value
     # split into component groups with empty groups at the end removed.
     if encoding not in _PN_CODECS:
@@ -296,8 +311,8 @@ def _pn(value: bytes, _little: bool, encoding: str) -> list[dict[str, str]] | No
         if not groups:
             if len(parts) == 1:
                 return None  # an empty name is no value
-            raise _Doubt  # an empty name among several fails in pydicom
-        names.append(_pn_groups(groups))
+            raise _Doubt  # an empty name among several fails in pydicom's JSON
+        names.append(groups)
     return names
 
 
