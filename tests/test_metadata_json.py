@@ -41,8 +41,14 @@ from pydicom.uid import (
 from dicomweb_nb import samples
 from dicomweb_nb._synthetic import file_dataset
 from dicomweb_nb.protocol.status import VALIDATION_FAILED
+from dicomweb_nb.server.attributes import INDEXED
 from dicomweb_nb.server.ingest import InvalidInstance, parse_instance
-from dicomweb_nb.server.metadata_json import BULK_VRS, UndecodableElement, metadata_json
+from dicomweb_nb.server.metadata_json import (
+    BULK_VRS,
+    UndecodableElement,
+    metadata_json,
+    text_values,
+)
 
 SYNTAXES = (ExplicitVRLittleEndian, ImplicitVRLittleEndian, ExplicitVRBigEndian)
 
@@ -121,6 +127,32 @@ def assert_same(
     old, new = outcomes(data, dropped, touch)
     assert new == old
     return str(old[1])
+
+
+def reference_strings(ds: Dataset, tag: int) -> list[str]:
+    # ingest's _values before text_values: the converted element's values as strings.
+    elem = ds.get(tag)
+    if elem is None or elem.value is None or elem.value == "":
+        return []
+    value = elem.value
+    items = list(value) if isinstance(value, list | tuple) or elem.VM > 1 else [value]
+    return [str(v) for v in items]
+
+
+def assert_same_texts(data: bytes) -> int:
+    """text_values agrees with the converted values wherever it answers; how many it answered."""
+    answered = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fresh = pydicom.dcmread(io.BytesIO(data), defer_size=1024)
+        converted = pydicom.dcmread(io.BytesIO(data), defer_size=1024)
+        for tag in list(fresh.keys()):
+            texts = text_values(fresh, tag)
+            if texts is not None:
+                assert texts == reference_strings(converted, tag), f"{tag:08X}"
+                answered += 1
+        assert text_values(fresh, 0x00231234) == []  # absent
+    return answered
 
 
 # --- Part-10 bytes written element by element (pydicom's writer would convert or pad them) --------
@@ -243,7 +275,7 @@ def test_samples_in_the_other_syntaxes(tmp_path: Path) -> None:
         assert '"00081110"' in assert_same(path.read_bytes())
 
 
-def test_the_synthetic_ct_needs_no_element_from_pydicom(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_synthetic_ct_needs_no_element_converted(monkeypatch: pytest.MonkeyPatch) -> None:
     # The instance the benchmark stores: every element is read from its bytes.
     ds = next(samples.synthetic_datasets(1, 1, 1, rows=512, columns=512, seed=5))
     data = samples.to_bytes(ds)
@@ -257,8 +289,12 @@ def test_the_synthetic_ct_needs_no_element_from_pydicom(monkeypatch: pytest.Monk
     read = pydicom.dcmread(io.BytesIO(data), defer_size=1024)
     monkeypatch.setattr(pydicom.dataset, "convert_raw_data_element", spy)
     text = metadata_json(read)
-    assert converted == []
     assert json.loads(text)["00280030"] == {"vr": "DS", "Value": [0.4883, 0.4883]}
+    # And the strings ingest checks and indexes.
+    for attr in INDEXED:
+        texts = text_values(read, attr.tag)
+        assert texts is not None and len(texts) == 1, attr.keyword
+    assert converted == []
 
 
 # --- named edge cases of each VR -----------------------------------------------------------------
@@ -353,11 +389,15 @@ CASES = list(_cases())
 def test_edge_cases_of_each_vr(syntax: str) -> None:
     # One dataset per case: a failing element must not hide the others.
     kinds = set()
+    answered = 0
     for vr, value in CASES:
-        old, new = outcomes(one(vr, value, syntax, "ISO_IR 192"))
+        data = one(vr, value, syntax, "ISO_IR 192")
+        old, new = outcomes(data)
         assert new == old, (vr, value)
         kinds.add(old[0])
+        answered += assert_same_texts(data)
     assert kinds == {"json", "undecodable"}
+    assert answered > 250  # the charset itself and the text and PN cases
 
 
 def test_the_fast_path_agrees_on_values_as_pydicom_reads_them() -> None:
@@ -401,6 +441,7 @@ def test_character_sets(charset: str | None, codec: str) -> None:
     elements.sort(key=lambda element: element[0])
     for syntax in SYNTAXES:
         assert_same(part10(elements, syntax, charset))
+        assert_same_texts(part10(elements, syntax, charset))
 
 
 def test_sequences_private_tags_and_bulk_data() -> None:
@@ -602,3 +643,4 @@ def files(draw: st.DrawFn) -> tuple[bytes, set[int], list[int]]:
 def test_random_datasets(case: tuple[bytes, set[int], list[int]]) -> None:
     data, dropped, touch = case
     assert_same(data, dropped, touch)
+    assert_same_texts(data)

@@ -29,7 +29,7 @@ from ..protocol.status import (
 )
 from .attributes import INDEXED, Searchable
 from .ingest_checks import pixel_module_problem, transfer_syntax_problem
-from .metadata_json import UndecodableElement, metadata_json
+from .metadata_json import UndecodableElement, metadata_json, text_values
 from .query import is_valid_uid, normalize_text
 
 _MAX_LENGTH = {"LO": 64, "SH": 16, "CS": 16}
@@ -96,6 +96,11 @@ def _vr_problem(vr: str, value: str) -> str | None:
 
 
 def _values(ds: Dataset, attr: Searchable) -> list[str]:
+    # From the bytes when that gives pydicom's strings: converting a dozen elements cost more
+    # than the rest of the validation.
+    texts = text_values(ds, attr.tag)
+    if texts is not None:
+        return texts
     elem = ds.get(attr.tag)
     if elem is None or elem.value is None or elem.value == "":
         return []

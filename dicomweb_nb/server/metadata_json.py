@@ -118,6 +118,52 @@ def metadata_json(ds: Dataset, dropped: Collection[int] = ()) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
+def text_values(ds: Dataset, tag: int) -> list[str] | None:
+    """Return the values of a text element as pydicom gives them, read from its bytes.
+
+    What ``[str(v) for v in ds[tag].value]`` gives (one value counting as a list of one), without
+    converting the element: ingest checks and indexes a dozen of them, and converting cost more
+    than all the rest of those checks.
+
+    Parameters
+    ----------
+    ds : Dataset
+        A dataset read with ``dcmread``.
+    tag : int
+        The element.
+
+    Returns
+    -------
+    list of str or None
+        The values; none for an absent or empty element. None when it is pydicom's to say: an
+        element already converted, a VR other than text and PN, a value read later, anything
+        the metadata JSON leaves to pydicom.
+    """
+    elem = ds.get_item(tag, keep_deferred=True)
+    if elem is None:
+        return []
+    if not isinstance(elem, RawDataElement) or not _pydicom_defaults():
+        return None
+    vr = elem.VR
+    if not vr:
+        try:
+            vr = dictionary_VR(tag)
+        except KeyError:
+            return None
+    try:
+        value = _raw_bytes(elem)
+        if vr == "PN":
+            names = _pn_names(value, _text_encoding(ds)) if value else None
+            return [] if names is None else ["=".join(groups) for groups in names]
+        decode = _RAW.get(vr) if vr in _TEXT_VRS else None
+        if decode is None:
+            return None
+        texts: list[str] | None = decode(value, True, _text_encoding(ds)) if value else None
+    except _Doubt:
+        return None
+    return texts or []
+
+
 def _pydicom_defaults() -> bool:
     # The rules below are pydicom's with its default settings; any change of those (a hook, a
     # callback, numpy or Decimal values, date objects, strict reading) leaves it all to pydicom.
