@@ -12,6 +12,7 @@ already converted (as ``_validate`` leaves them) and dropped elements.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import struct
@@ -41,6 +42,7 @@ from pydicom.uid import (
 from dicomweb_nb import samples
 from dicomweb_nb._synthetic import file_dataset
 from dicomweb_nb.protocol.status import VALIDATION_FAILED
+from dicomweb_nb.server import ingest
 from dicomweb_nb.server.attributes import INDEXED
 from dicomweb_nb.server.ingest import InvalidInstance, parse_instance
 from dicomweb_nb.server.metadata_json import (
@@ -633,7 +635,7 @@ def files(draw: st.DrawFn) -> tuple[bytes, set[int], list[int]]:
 
 
 @settings(
-    max_examples=250,
+    max_examples=150,
     deadline=None,
     derandomize=True,
     database=None,
@@ -644,3 +646,71 @@ def test_random_datasets(case: tuple[bytes, set[int], list[int]]) -> None:
     data, dropped, touch = case
     assert_same(data, dropped, touch)
     assert_same_texts(data)
+
+
+# --- ingest with and without text_values -------------------------------------------------------
+
+UID_CASES = [
+    *(b"1.2.3", b"1.2.3\x00", b"1.2.3 ", b" 1.2.3", b"1.2.3\x00\t", b"1.2\\3.4", b"1.2.3\\"),
+    *(b"", b"  ", b"\x00", b"abc", b"1..2", b"\t"),
+]
+BASE: dict[int, tuple[str, bytes]] = {
+    0x00080016: ("UI", b"1.2.840.10008.5.1.4.1.1.7\x00"),
+    0x00080018: ("UI", b"1.2.826.0.1.3680043.8.498.9"),
+    0x00080020: ("DA", b"20240101"),
+    0x00080050: ("SH", b"ACC1"),
+    0x00080060: ("CS", b"OT"),
+    0x00081030: ("LO", "Étude".encode()),
+    0x00100010: ("PN", b"Doe^John"),
+    0x00100020: ("LO", b"P1"),
+    0x0020000D: ("UI", b"1.2.826.0.1.3680043.8.498.1\x00"),
+    0x0020000E: ("UI", b"1.2.826.0.1.3680043.8.498.2\x00"),
+}
+VARIANTS: dict[int, list[bytes]] = {
+    0x00080016: UID_CASES,
+    0x00080018: UID_CASES,
+    0x0020000D: UID_CASES,
+    0x0020000E: UID_CASES[:6],
+    0x00100020: [b"", b"  ", b"\t", b"A\\B", b"\\", b"P1\x00", b" P1 "],
+    0x00100010: PN_CASES,
+    0x00080020: [b"2024-01-01", b"20240230", b"", b"20240101\\20240102", b"2024010 "],
+    0x00080060: [b"ct", b"C\\T", b"TOO LONG A MODALITY", b" CT", b"CT\x00"],
+    0x00081030: ["Ünïcödé \\ two".encode(), b"x" * 70, b"\xff\xfe"],
+}
+
+
+def _ingest_outcome(path: Path, version: str) -> Any:
+    try:
+        return dataclasses.asdict(parse_instance(path, version))
+    except InvalidInstance as exc:
+        return (exc.reason, str(exc), exc.sop_class_uid, exc.sop_instance_uid)
+
+
+def test_ingest_answers_the_same_with_and_without_text_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without text_values, ingest converts the elements as it always did.
+    cases = [{tag: data} for tag, datas in VARIANTS.items() for data in datas]
+    # The SOP UIDs as the failure reports them, padded oddly.
+    cases += [
+        {0x00080016: uid, 0x00080018: uid, 0x0020000D: b"abc"}
+        for uid in (b"1.2.3\x00\t", b" 1.2.3", b"1.2\\3", b"")
+    ]
+    kinds = set()
+    for number, changes in enumerate([{}, *cases]):
+        elements = {**BASE, **{tag: (BASE[tag][0], data) for tag, data in changes.items()}}
+        for syntax in SYNTAXES:
+            path = tmp_path / f"{number}-{syntax.name}.dcm"
+            path.write_bytes(
+                part10(
+                    [(t, vr, v) for t, (vr, v) in sorted(elements.items())], syntax, "ISO_IR 192"
+                )
+            )
+            for version in ("1", "2"):
+                fast = _ingest_outcome(path, version)
+                with monkeypatch.context() as patch:
+                    patch.setattr(ingest, "text_values", lambda _ds, _tag: None)
+                    slow = _ingest_outcome(path, version)
+                assert fast == slow, (changes, syntax.name, version)
+                kinds.add(type(fast).__name__)
+    assert kinds == {"dict", "tuple"}

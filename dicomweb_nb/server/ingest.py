@@ -33,6 +33,13 @@ from .metadata_json import UndecodableElement, metadata_json, text_values
 from .query import is_valid_uid, normalize_text
 
 _MAX_LENGTH = {"LO": 64, "SH": 16, "CS": 16}
+_PATIENT_ID = 0x00100020
+_UID_TAGS = {
+    "SOPClassUID": 0x00080016,
+    "SOPInstanceUID": 0x00080018,
+    "StudyInstanceUID": 0x0020000D,
+    "SeriesInstanceUID": 0x0020000E,
+}
 _CS = re.compile(r"^[A-Z0-9 _]*$")
 
 
@@ -109,12 +116,28 @@ def _values(ds: Dataset, attr: Searchable) -> list[str]:
     return [str(v) for v in items]
 
 
+def _uid_or_none(ds: Dataset, keyword: str) -> str | None:
+    # For messages: the UID as sent, or None. Several values go through pydicom (str of a list).
+    texts = text_values(ds, _UID_TAGS[keyword])
+    if texts is not None and len(texts) <= 1:
+        return (texts[0] if texts else "").rstrip(" \x00") or None
+    return str(ds.get(keyword, "") or "").rstrip(" \x00") or None
+
+
 def _required_uid(ds: Dataset, keyword: str, sop: tuple[str | None, str | None]) -> str:
-    value = ds.get(keyword)
-    text = str(value).rstrip(" \x00") if value is not None else ""
+    texts = text_values(ds, _UID_TAGS[keyword])
+    if texts is None:
+        value = ds.get(keyword)
+        text = str(value).rstrip(" \x00") if value is not None else ""
+        one = isinstance(value, str)
+    elif len(texts) > 1:
+        # pydicom's value was a list, whose str() is never empty: the same answer as before.
+        raise InvalidInstance(VALIDATION_FAILED, f"{keyword} must have exactly one value.", *sop)
+    else:
+        text, one = (texts[0] if texts else "").rstrip(" \x00"), True
     if not text:
         raise InvalidInstance(VALIDATION_FAILED, f"{keyword} is missing or empty.", *sop)
-    if not isinstance(value, str) or "\\" in text:
+    if not one or "\\" in text:
         raise InvalidInstance(VALIDATION_FAILED, f"{keyword} must have exactly one value.", *sop)
     if not is_valid_uid(text):
         raise InvalidInstance(
@@ -208,9 +231,7 @@ def parse_instance(path: Path, version: str) -> ParsedInstance:
 
 
 def _validate(ds: Dataset, version: str) -> ParsedInstance:
-    sop_class = str(ds.get("SOPClassUID", "") or "").rstrip(" \x00") or None
-    sop_uid = str(ds.get("SOPInstanceUID", "") or "").rstrip(" \x00") or None
-    ident = (sop_class, sop_uid)
+    ident = (_uid_or_none(ds, "SOPClassUID"), _uid_or_none(ds, "SOPInstanceUID"))
     # Retrieval puts the transfer syntax in a header and the UIDs in paths and URLs: all checked.
     raw_syntax = getattr(ds.file_meta, "TransferSyntaxUID", None)
     problem = transfer_syntax_problem(raw_syntax)
@@ -226,8 +247,13 @@ def _validate(ds: Dataset, version: str) -> ParsedInstance:
         raise InvalidInstance(VALIDATION_FAILED, problem, *ident)
 
     comments: list[str] = []
-    patient_id = ds.get("PatientID")
-    if patient_id is None or not str(patient_id).strip():
+    texts = text_values(ds, _PATIENT_ID)
+    if texts is None:
+        patient_id = ds.get("PatientID")
+        missing = patient_id is None or not str(patient_id).strip()
+    else:
+        missing = not texts or (len(texts) == 1 and not texts[0].strip())  # several: present
+    if missing:
         if version != "2":
             raise InvalidInstance(VALIDATION_FAILED, "PatientID is missing or empty.", *ident)
         comments.append("DICOM100: (0010,0020) - The required attribute PatientID is empty.")
