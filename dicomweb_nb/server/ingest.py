@@ -161,8 +161,9 @@ def _check_complete(ds: Dataset, path: Path) -> None:
     # Large values are deferred, not read: check that the file really holds them, so a
     # truncated upload fails instead of being stored half.
     size = path.stat().st_size
-    for tag in list(ds.keys()):  # keys, not iteration: iterating would read deferred values
-        raw = ds.get_item(tag, keep_deferred=True)
+    # items(), not iteration (which would read deferred values) nor get_item per key (a Tag()
+    # and a BaseTag comparison in Python each): the elements as stored.
+    for tag, raw in list(ds.items()):
         if (
             isinstance(raw, RawDataElement)
             and raw.length != 0xFFFFFFFF
