@@ -11,9 +11,11 @@ numbers whose DICOM JSON can be read straight from the bytes. This module does t
 VRs and values where pydicom's result is certain and hands every other element to pydicom's own
 ``DataElement.to_json_dict``, so the text stays the same byte for byte. The rules reproduced here
 are those of pydicom 3.0 (``values.py``, ``DataElement.to_json_dict``, ``jsonrep.py``); the
-tests compare both paths over generated datasets. Like ingest, callers are expected to ignore
-pydicom's warnings: with warnings turned into errors pydicom's path would raise where this one
-does not.
+tests compare both paths over generated datasets. ``text_values`` uses the same decoders to give
+ingest the strings it checks and indexes without converting those elements either.
+
+Like ingest, callers are expected to ignore pydicom's warnings: with warnings turned into errors
+pydicom's path would raise where this one does not.
 """
 
 from __future__ import annotations
