@@ -155,3 +155,18 @@ def test_instances_without_pixel_data_need_no_pixel_attributes(server: LocalServ
     data = io.BytesIO()
     ds.save_as(data, enforce_file_format=True)
     assert stow(server.url, [data.getvalue()]).status_code == 200
+
+
+def test_a_part_cut_short_is_refused_with_the_element_it_cuts(tmp_path: Any) -> None:
+    # Pixel Data is deferred (not read) at ingest: its length is checked against the file.
+    from dicomweb_nb.server.ingest import InvalidInstance, parse_instance
+
+    data = make_instance(STUDY, SERIES, "1.2.826.0.1.3680043.8.498.1.1.9")
+    path = tmp_path / "cut.dcm"
+    path.write_bytes(data[:-10])
+    with pytest.raises(InvalidInstance) as caught:
+        parse_instance(path, "1")
+    assert str(caught.value) == (
+        f"The file is truncated: element (7FE0,0010) needs {len(data)} bytes "
+        f"but the part has {len(data) - 10}."
+    )

@@ -34,7 +34,7 @@ from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian
 from ..protocol.dicomjson import tag_text
 from .errors import RequestError
 from .index import InstanceRecord
-from .ingest import BULK_VRS
+from .metadata_json import BULK_VRS
 from .store import Archive
 from .transcode import PIXEL_DATA, read_header
 

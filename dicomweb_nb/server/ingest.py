@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pydicom
-from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
@@ -32,11 +30,17 @@ from ..protocol.status import (
 )
 from .attributes import INDEXED, Searchable
 from .ingest_checks import pixel_module_problem, transfer_syntax_problem
+from .metadata_json import UndecodableElement, metadata_json, text_values
 from .query import is_valid_uid, normalize_text
 
-# PS3.18 F.2.2: bulk data VRs are not inlined; the reference leaves them out of metadata entirely.
-BULK_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
 _MAX_LENGTH = {"LO": 64, "SH": 16, "CS": 16}
+_PATIENT_ID = 0x00100020
+_UID_TAGS = {
+    "SOPClassUID": 0x00080016,
+    "SOPInstanceUID": 0x00080018,
+    "StudyInstanceUID": 0x0020000D,
+    "SeriesInstanceUID": 0x0020000E,
+}
 _CS = re.compile(r"^[A-Z0-9 _]*$")
 
 
@@ -100,6 +104,11 @@ def _vr_problem(vr: str, value: str) -> str | None:
 
 
 def _values(ds: Dataset, attr: Searchable) -> list[str]:
+    # From the bytes when that gives pydicom's strings: converting a dozen elements cost more
+    # than the rest of the validation.
+    texts = text_values(ds, attr.tag)
+    if texts is not None:
+        return texts
     elem = ds.get(attr.tag)
     if elem is None or elem.value is None or elem.value == "":
         return []
@@ -108,12 +117,28 @@ def _values(ds: Dataset, attr: Searchable) -> list[str]:
     return [str(v) for v in items]
 
 
+def _uid_or_none(ds: Dataset, keyword: str) -> str | None:
+    # For messages: the UID as sent, or None. Several values go through pydicom (str of a list).
+    texts = text_values(ds, _UID_TAGS[keyword])
+    if texts is not None and len(texts) <= 1:
+        return (texts[0] if texts else "").rstrip(" \x00") or None
+    return str(ds.get(keyword, "") or "").rstrip(" \x00") or None
+
+
 def _required_uid(ds: Dataset, keyword: str, sop: tuple[str | None, str | None]) -> str:
-    value = ds.get(keyword)
-    text = str(value).rstrip(" \x00") if value is not None else ""
+    texts = text_values(ds, _UID_TAGS[keyword])
+    if texts is None:
+        value = ds.get(keyword)
+        text = str(value).rstrip(" \x00") if value is not None else ""
+        one = isinstance(value, str)
+    elif len(texts) > 1:
+        # pydicom's value was a list, whose str() is never empty: the same answer as before.
+        raise InvalidInstance(VALIDATION_FAILED, f"{keyword} must have exactly one value.", *sop)
+    else:
+        text, one = (texts[0] if texts else "").rstrip(" \x00"), True
     if not text:
         raise InvalidInstance(VALIDATION_FAILED, f"{keyword} is missing or empty.", *sop)
-    if not isinstance(value, str) or "\\" in text:
+    if not one or "\\" in text:
         raise InvalidInstance(VALIDATION_FAILED, f"{keyword} must have exactly one value.", *sop)
     if not is_valid_uid(text):
         raise InvalidInstance(
@@ -124,50 +149,21 @@ def _required_uid(ds: Dataset, keyword: str, sop: tuple[str | None, str | None])
     return text
 
 
-def _strip_bulk(ds: Dataset) -> None:
-    for tag in list(ds.keys()):
-        raw = ds.get_item(tag, keep_deferred=True)
-        vr = getattr(raw, "VR", None)
-        if not vr:
-            try:
-                vr = dictionary_VR(tag)
-            except KeyError:
-                vr = "UN"
-        if vr in BULK_VRS or " or " in str(vr):
-            del ds[tag]
-        elif vr == "SQ":
-            for item in ds[tag].value or []:
-                _strip_bulk(item)
-
-
 def _metadata_json(ds: Dataset, dropped: set[int]) -> str:
-    for tag in dropped:
-        if tag in ds:
-            del ds[tag]
-    _strip_bulk(ds)
     try:
-        data = ds.to_json_dict()
-    except Exception as exc:
+        return metadata_json(ds, dropped)
+    except UndecodableElement as exc:
         raise InvalidInstance(
-            VALIDATION_FAILED, f"An element cannot be decoded ({_failing_element(ds)}): {exc}"
-        ) from exc
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-
-
-def _failing_element(ds: Dataset) -> str:
-    for tag in list(ds.keys()):
-        try:
-            Dataset({tag: ds[tag]}).to_json_dict()
-        except Exception:
-            return tag_text(int(tag))
-    return "unknown tag"
+            VALIDATION_FAILED, f"An element cannot be decoded ({exc}): {exc.__cause__}"
+        ) from exc.__cause__
 
 
 def _check_complete(ds: Dataset, size: int) -> None:
     # Large values are deferred, not read: check that the part really holds them, so a
     # truncated upload fails instead of being stored half.
-    for tag in list(ds.keys()):  # keys, not iteration: iterating would read deferred values
-        raw = ds.get_item(tag, keep_deferred=True)
+    # items(), not iteration (which would read deferred values) nor get_item per key (a Tag()
+    # and a BaseTag comparison in Python each): the elements as stored.
+    for tag, raw in list(ds.items()):
         if (
             isinstance(raw, RawDataElement)
             and raw.length != 0xFFFFFFFF
@@ -238,9 +234,7 @@ def parse_instance(part: Path | bytes, version: str) -> ParsedInstance:
 
 
 def _validate(ds: Dataset, version: str) -> ParsedInstance:
-    sop_class = str(ds.get("SOPClassUID", "") or "").rstrip(" \x00") or None
-    sop_uid = str(ds.get("SOPInstanceUID", "") or "").rstrip(" \x00") or None
-    ident = (sop_class, sop_uid)
+    ident = (_uid_or_none(ds, "SOPClassUID"), _uid_or_none(ds, "SOPInstanceUID"))
     # Retrieval puts the transfer syntax in a header and the UIDs in paths and URLs: all checked.
     raw_syntax = getattr(ds.file_meta, "TransferSyntaxUID", None)
     problem = transfer_syntax_problem(raw_syntax)
@@ -256,8 +250,13 @@ def _validate(ds: Dataset, version: str) -> ParsedInstance:
         raise InvalidInstance(VALIDATION_FAILED, problem, *ident)
 
     comments: list[str] = []
-    patient_id = ds.get("PatientID")
-    if patient_id is None or not str(patient_id).strip():
+    texts = text_values(ds, _PATIENT_ID)
+    if texts is None:
+        patient_id = ds.get("PatientID")
+        missing = patient_id is None or not str(patient_id).strip()
+    else:
+        missing = not texts or (len(texts) == 1 and not texts[0].strip())  # several: present
+    if missing:
         if version != "2":
             raise InvalidInstance(VALIDATION_FAILED, "PatientID is missing or empty.", *ident)
         comments.append("DICOM100: (0010,0020) - The required attribute PatientID is empty.")
