@@ -47,6 +47,7 @@ from dicomweb_nb.server.attributes import INDEXED
 from dicomweb_nb.server.ingest import InvalidInstance, parse_instance
 from dicomweb_nb.server.metadata_json import (
     BULK_VRS,
+    NOT_FINITE,
     UndecodableElement,
     metadata_json,
     text_values,
@@ -92,6 +93,12 @@ def reference(ds: Dataset, dropped: set[int]) -> tuple[Any, ...]:
             data = ds.to_json_dict()
         except Exception as exc:
             return ("undecodable", _failing_element(ds), type(exc).__name__, str(exc))
+        for key, value in data.items():
+            # pydicom's NaN and Infinity (DS "nan", "1e999") are not JSON: the element fails.
+            try:
+                json.dumps(value, allow_nan=False)
+            except ValueError:
+                return ("undecodable", int(key, 16), "ValueError", NOT_FINITE)
         return ("json", json.dumps(data, separators=(",", ":"), ensure_ascii=False))
     except Exception as exc:
         return ("raised", type(exc).__name__, str(exc))
@@ -714,3 +721,19 @@ def test_ingest_answers_the_same_with_and_without_text_values(
                 assert fast == slow, (changes, syntax.name, version)
                 kinds.add(type(fast).__name__)
     assert kinds == {"dict", "tuple"}
+
+
+@pytest.mark.parametrize("value", [b"nan ", b"-inf", b"inf "])
+def test_numbers_json_cannot_carry_fail_the_instance(tmp_path: Path, value: bytes) -> None:
+    # Served as NaN or Infinity they would make the whole study's metadata unreadable JSON.
+    ds = next(samples.synthetic_datasets(1, 1, 1, rows=16, columns=16, seed=4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = samples.to_bytes(ds)
+    assert data.count(b"5.0 ") == 1
+    path = tmp_path / "bad.dcm"
+    path.write_bytes(data.replace(b"5.0 ", value))  # the same length
+    with pytest.raises(InvalidInstance) as caught:
+        parse_instance(path, "1")
+    assert caught.value.reason == VALIDATION_FAILED
+    assert str(caught.value) == f"An element cannot be decoded ((0018,0050)): {NOT_FINITE}"

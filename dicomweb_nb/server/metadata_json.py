@@ -117,7 +117,24 @@ def metadata_json(ds: Dataset, dropped: Collection[int] = ()) -> str:
     if failure is not None:
         tag, exc = failure
         raise UndecodableElement(tag) from exc
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        # pydicom turns DS "NaN" or "1e999" into NaN or Infinity, which JSON has no word for:
+        # served, they made a whole study's metadata unreadable to every JSON parser.
+        key = next(k for k, value in data.items() if not _json_safe(value))
+        raise UndecodableElement(int(key, 16)) from ValueError(NOT_FINITE)
+
+
+NOT_FINITE = "a value is not a finite number (NaN or infinity), which DICOM JSON cannot carry"
+
+
+def _json_safe(value: object) -> bool:
+    try:
+        json.dumps(value, allow_nan=False)
+    except ValueError:
+        return False
+    return True
 
 
 def text_values(ds: Dataset, tag: int) -> list[str] | None:
