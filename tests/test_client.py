@@ -232,6 +232,21 @@ def test_retrieve(loaded: DicomWebClient, tmp_path: Path) -> None:
     assert len(loaded.save_series(S, SE_GR, tmp_path / "series")) == 2
 
 
+def test_iter_study_datasets_outlive_the_response(client: DicomWebClient, tmp_path: Path) -> None:
+    # 0.5 MB instances in 1 MiB chunks: parts start and end mid-chunk and straddle chunks.
+    datasets = list(samples.synthetic_datasets(1, 1, 5, rows=512, columns=512, seed=3))
+    client.store_instances(datasets)
+    kept = list(client.iter_study(datasets[0].StudyInstanceUID))  # the response is closed
+    assert len(kept) == 5
+    for original in datasets:
+        [ds] = [d for d in kept if d.SOPInstanceUID == original.SOPInstanceUID]
+        assert ds.PixelData == original.PixelData
+        assert (ds.pixel_array == original.pixel_array).all()
+        ds.save_as(tmp_path / "copy.dcm", enforce_file_format=True)
+        again = pydicom.dcmread(tmp_path / "copy.dcm")
+        assert again.PixelData == original.PixelData and again.PatientName == original.PatientName
+
+
 def test_metadata_reuses_etag(loaded: DicomWebClient) -> None:
     seen: list[int] = []
     loaded.session._http.hooks["response"].append(lambda r, *_a, **_k: seen.append(r.status_code))

@@ -152,6 +152,16 @@ def test_decoder_hands_on_a_chunk_of_content_uncopied() -> None:
     assert decoder.done
 
 
+def test_iter_parts_copies_a_part_once_at_most() -> None:
+    head = b"--zz\r\nContent-Type: a/b\r\n\r\n"
+    whole = os.urandom(1000).replace(b"\r", b"x")
+    chunks = [head, whole, b"\r\n--zz\r\n\r\nsmall\r\n--zz--"]
+    parts = list(multipart.iter_parts(chunks, "zz"))
+    assert parts[0].content is whole  # a part that is one chunk is that chunk
+    assert parts[1].content == b"small"
+    assert all(type(p.content) is bytes for p in parts)
+
+
 def test_decoder_hands_out_views_on_request() -> None:
     decoder = multipart.StreamingDecoder("zz")
     events = decoder.feed(b"--zz\r\n\r\nfirst\r\n--zz\r\n\r\nsecond", views=True)

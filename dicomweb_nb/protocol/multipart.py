@@ -450,7 +450,9 @@ def iter_parts(chunks: Iterable[bytes], boundary: str) -> Iterator[Part]:
     Yields
     ------
     Part
-        Each part with its headers and content.
+        Each part with its headers and content. A part's bytes are copied once at most: its
+        pieces are views of the chunks, joined when it ends; a part that is one whole chunk is
+        that chunk.
 
     Raises
     ------
@@ -459,19 +461,25 @@ def iter_parts(chunks: Iterable[bytes], boundary: str) -> Iterator[Part]:
     """
     decoder = StreamingDecoder(boundary)
     current: Part | None = None
-    pieces: list[bytes] = []
+    pieces: list[bytes | memoryview] = []
     for chunk in chunks:
-        for kind, value in decoder.feed(chunk):
+        for kind, value in decoder.feed(chunk, views=True):
             if kind == "headers":
                 assert isinstance(value, dict)
                 current, pieces = Part(headers=value), []
             elif kind == "data":
-                assert isinstance(value, bytes)
+                assert isinstance(value, bytes | memoryview)
                 pieces.append(value)
             elif current is not None:
-                current.content = b"".join(pieces)
+                current.content = _joined(pieces)
                 yield current
                 current, pieces = None, []
         if decoder.done:
             return
     decoder.close()
+
+
+def _joined(pieces: list[bytes | memoryview]) -> bytes:
+    if len(pieces) == 1 and isinstance(pieces[0], bytes):
+        return pieces[0]
+    return b"".join(pieces)
