@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import io
 import threading
 import tracemalloc
 from collections.abc import Iterator
@@ -23,6 +24,8 @@ from dicomweb_nb.client import (
     NotFound,
     Unauthorized,
 )
+from dicomweb_nb.client.parts import _uids_in, save_parts
+from dicomweb_nb.protocol import multipart
 
 S, SE_GR, SE_B = samples.STUDY_UID, samples.SERIES_UID_GREEN_RED, samples.SERIES_UID_BLUE
 I_R, I_G, I_B = samples.INSTANCE_UID_RED, samples.INSTANCE_UID_GREEN, samples.INSTANCE_UID_BLUE
@@ -309,6 +312,69 @@ def test_streaming_save_keeps_memory_flat(client: DicomWebClient, tmp_path: Path
     tracemalloc.stop()
     assert len(files) == 100 and sum(p.stat().st_size for p in files) == total
     assert peak < total / 5, (peak, total)  # a few chunks at a time, not the study
+
+
+# Cut inside the file meta or the character set, pydicom warns of the values it reads short; in
+# use a head is 64 KiB or the whole part, so that is no cut of a whole file.
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_uids_are_read_from_a_part_head_only_when_it_holds_them_whole() -> None:
+    ds = next(samples.synthetic_datasets(1, 1, 1, rows=16, columns=16))
+    data = samples.to_bytes(ds)
+    expected = (ds.SeriesInstanceUID, ds.SOPInstanceUID)
+    found = [n for n in range(len(data) + 1) if _uids_in(data[:n]) is not None]
+    assert found and found == list(range(found[0], len(data) + 1))  # from a point on, always
+    assert all(_uids_in(data[:n]) == expected for n in found)
+    del ds.PixelData  # nothing after the UIDs but a few elements: still found
+    assert _uids_in(samples.to_bytes(ds)) == expected
+
+
+def test_save_names_files_whatever_their_first_bytes(
+    client: DicomWebClient, tmp_path: Path
+) -> None:
+    # A private element larger than the bytes kept from a part's start comes before the
+    # Series Instance UID: the name is read from the file instead.
+    big = next(samples.synthetic_datasets(1, 1, 1, seed=7))
+    big.add_new(0x00090010, "LO", "TEST")
+    big.add_new(0x00091001, "OB", b"\0" * 200_000)
+    small = next(samples.synthetic_datasets(1, 1, 1, seed=8))
+    small.StudyInstanceUID = big.StudyInstanceUID
+    client.store_instances([big, small])
+    files = client.save_study(big.StudyInstanceUID, tmp_path)
+    assert sorted(files) == sorted(
+        tmp_path / ds.SeriesInstanceUID / f"{ds.SOPInstanceUID}.dcm" for ds in (big, small)
+    )
+    assert list(tmp_path.rglob("*.part")) == []
+    assert (
+        pydicom.dcmread(tmp_path / big.SeriesInstanceUID / f"{big.SOPInstanceUID}.dcm")[
+            0x00091001
+        ].value
+        == b"\0" * 200_000
+    )
+
+
+def _response(content_type: str, body: bytes) -> requests.Response:
+    response = requests.Response()
+    response.status_code, response.url = 200, "http://server/studies/1"
+    response.headers["Content-Type"] = content_type
+    response.raw = io.BytesIO(body)
+    return response
+
+
+def test_save_parts_single_instance_and_not_dicom(tmp_path: Path) -> None:
+    ds = next(samples.synthetic_datasets(1, 1, 1, seed=4))
+    data = samples.to_bytes(ds)
+    [single] = save_parts(_response("application/dicom", data), tmp_path)
+    assert single == tmp_path / ds.SeriesInstanceUID / f"{ds.SOPInstanceUID}.dcm"
+    assert single.read_bytes() == data
+    body = b"".join(
+        multipart.iter_message(
+            [multipart.BodyPart("application/dicom", None, lambda: [b"not DICOM"])], "bb"
+        )
+    )
+    [other] = save_parts(_response("multipart/related; boundary=bb", body), tmp_path)
+    assert other.parent == tmp_path and other.suffix == ".dcm"  # named like its temp file
+    assert other.read_bytes() == b"not DICOM"
+    assert list(tmp_path.rglob("*.part")) == []
 
 
 def test_token_auth_refreshes_and_stays_secret(tmp_path: Path) -> None:
