@@ -8,6 +8,7 @@ import threading
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pydicom
 import pytest
@@ -442,6 +443,46 @@ def test_retries_on_503_and_429() -> None:
         client = DicomWebClient(f"http://127.0.0.1:{httpd.server_port}/v1")
         assert client.search_for_studies() == []
         assert _Flaky.hits == 3
+    finally:
+        httpd.shutdown()
+
+
+class _Proxy(http.server.BaseHTTPRequestHandler):
+    """A forward proxy that answers every GET itself, recording the URLs it was asked for."""
+
+    seen: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        type(self).seen.append(self.path)
+        body = b"[]"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/dicom+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_proxy_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{httpd.server_port}")
+        # Nothing listens on port 9: only the proxy can answer.
+        client = DicomWebClient("http://127.0.0.1:9/v1", retries=0, timeout=5)
+        assert client.search_for_studies() == [] and client.search_for_series() == []
+        assert _Proxy.seen == ["http://127.0.0.1:9/v1/studies", "http://127.0.0.1:9/v1/series"]
+        # Read when a session first talks to the server, not again for every request.
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        assert client.search_for_studies() == []
+        assert len(_Proxy.seen) == 3
+        with pytest.raises(ConnectionFailed):
+            DicomWebClient("http://127.0.0.1:9/v1", retries=0, timeout=5).search_for_studies()
     finally:
         httpd.shutdown()
 
