@@ -26,6 +26,7 @@ from dicomweb_nb.client import (
     Unauthorized,
 )
 from dicomweb_nb.client.parts import _uids_in, save_parts
+from dicomweb_nb.client.stow import _StreamedBody
 from dicomweb_nb.protocol import multipart
 
 S, SE_GR, SE_B = samples.STUDY_UID, samples.SERIES_UID_GREEN_RED, samples.SERIES_UID_BLUE
@@ -494,3 +495,18 @@ def test_empty_search_forms() -> None:
         response = requests.Response()
         response.status_code, response._content = status, body
         assert _json_list(response) == []
+
+
+def test_streamed_body_reads_in_blocks_uncopied() -> None:
+    big = bytes(range(256)) * 40
+    chunks = [b"head", b"", big, b"tail"]
+    body = _StreamedBody(sum(map(len, chunks)), chunks)
+    assert body.len == len(big) + 8
+    pieces = []
+    while piece := body.read(4096):
+        assert len(piece) <= 4096
+        pieces.append(bytes(piece))
+    assert b"".join(pieces) == b"head" + big + b"tail"
+    assert [len(p) for p in pieces] == [4, 4096, 4096, 2048, 4]
+    rest = _StreamedBody(10, [b"ab", b"cd"])
+    assert bytes(rest.read(1)) == b"a" and rest.read() == b"bcd" and rest.read(5) == b""
