@@ -6,7 +6,7 @@ import http.server
 import io
 import threading
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import ClassVar
 
@@ -24,6 +24,7 @@ from dicomweb_nb.client import (
     NotAcceptable,
     NotFound,
     Unauthorized,
+    sources,
 )
 from dicomweb_nb.client.parts import _uids_in, save_parts
 from dicomweb_nb.client.stow import _StreamedBody
@@ -510,3 +511,41 @@ def test_streamed_body_reads_in_blocks_uncopied() -> None:
     assert [len(p) for p in pieces] == [4, 4096, 4096, 2048, 4]
     rest = _StreamedBody(10, [b"ab", b"cd"])
     assert bytes(rest.read(1)) == b"a" and rest.read() == b"bcd" and rest.read(5) == b""
+
+
+def _outcome(identify: Callable[[Path], object], path: Path) -> object:
+    try:
+        return identify(path)
+    except Exception as exc:
+        return type(exc), str(exc)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # pydicom on the cut files, both ways alike
+def test_files_are_identified_from_their_head_as_from_the_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ds = next(samples.synthetic_datasets(1, 1, 1, rows=64, columns=64))
+    data = samples.to_bytes(ds)
+    big = next(samples.synthetic_datasets(1, 1, 1, rows=64, columns=64, seed=2))
+    big.add_new(0x00090010, "LO", "TEST")
+    big.add_new(0x00091001, "OB", b"\0" * 100_000)  # the header is larger than the head read
+    del ds.PixelData
+    cases = {
+        "image": data,
+        "big-header": samples.to_bytes(big),
+        "no-pixels": samples.to_bytes(ds),
+        "empty": b"",
+        "text": b"not DICOM" * 100,
+        "no-file-meta": data[:128] + b"DICM" + data[300:],
+    }
+    cases.update({f"cut-{n}": data[:n] for n in range(0, 2000, 37)})
+    for name, content in cases.items():
+        path = tmp_path / f"{name}.dcm"
+        path.write_bytes(content)
+        assert _outcome(sources._identify_file, path) == _outcome(sources._identify, path), name
+    read_whole: list[Path] = []
+    monkeypatch.setattr(sources, "_identify", lambda path: read_whole.append(path) or (None, None))
+    assert sources._identify_file(tmp_path / "image.dcm") == (ds.SOPInstanceUID, ds.SOPClassUID)
+    assert sources._identify_file(tmp_path / "no-pixels.dcm") == (ds.SOPInstanceUID, ds.SOPClassUID)
+    sources._identify_file(tmp_path / "big-header.dcm")
+    assert read_whole == [tmp_path / "big-header.dcm"]  # only it needed the file read again
