@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import http.server
+import io
 import threading
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pydicom
 import pytest
@@ -22,7 +24,11 @@ from dicomweb_nb.client import (
     NotAcceptable,
     NotFound,
     Unauthorized,
+    sources,
 )
+from dicomweb_nb.client.parts import _uids_in, save_parts
+from dicomweb_nb.client.stow import _StreamedBody
+from dicomweb_nb.protocol import multipart
 
 S, SE_GR, SE_B = samples.STUDY_UID, samples.SERIES_UID_GREEN_RED, samples.SERIES_UID_BLUE
 I_R, I_G, I_B = samples.INSTANCE_UID_RED, samples.INSTANCE_UID_GREEN, samples.INSTANCE_UID_BLUE
@@ -232,6 +238,21 @@ def test_retrieve(loaded: DicomWebClient, tmp_path: Path) -> None:
     assert len(loaded.save_series(S, SE_GR, tmp_path / "series")) == 2
 
 
+def test_iter_study_datasets_outlive_the_response(client: DicomWebClient, tmp_path: Path) -> None:
+    # 0.5 MB instances in 1 MiB chunks: parts start and end mid-chunk and straddle chunks.
+    datasets = list(samples.synthetic_datasets(1, 1, 5, rows=512, columns=512, seed=3))
+    client.store_instances(datasets)
+    kept = list(client.iter_study(datasets[0].StudyInstanceUID))  # the response is closed
+    assert len(kept) == 5
+    for original in datasets:
+        [ds] = [d for d in kept if d.SOPInstanceUID == original.SOPInstanceUID]
+        assert ds.PixelData == original.PixelData
+        assert (ds.pixel_array == original.pixel_array).all()
+        ds.save_as(tmp_path / "copy.dcm", enforce_file_format=True)
+        again = pydicom.dcmread(tmp_path / "copy.dcm")
+        assert again.PixelData == original.PixelData and again.PatientName == original.PatientName
+
+
 def test_metadata_reuses_etag(loaded: DicomWebClient) -> None:
     seen: list[int] = []
     loaded.session._http.hooks["response"].append(lambda r, *_a, **_k: seen.append(r.status_code))
@@ -294,6 +315,69 @@ def test_streaming_save_keeps_memory_flat(client: DicomWebClient, tmp_path: Path
     tracemalloc.stop()
     assert len(files) == 100 and sum(p.stat().st_size for p in files) == total
     assert peak < total / 5, (peak, total)  # a few chunks at a time, not the study
+
+
+# Cut inside the file meta or the character set, pydicom warns of the values it reads short; in
+# use a head is 64 KiB or the whole part, so that is no cut of a whole file.
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_uids_are_read_from_a_part_head_only_when_it_holds_them_whole() -> None:
+    ds = next(samples.synthetic_datasets(1, 1, 1, rows=16, columns=16))
+    data = samples.to_bytes(ds)
+    expected = (ds.SeriesInstanceUID, ds.SOPInstanceUID)
+    found = [n for n in range(len(data) + 1) if _uids_in(data[:n]) is not None]
+    assert found and found == list(range(found[0], len(data) + 1))  # from a point on, always
+    assert all(_uids_in(data[:n]) == expected for n in found)
+    del ds.PixelData  # nothing after the UIDs but a few elements: still found
+    assert _uids_in(samples.to_bytes(ds)) == expected
+
+
+def test_save_names_files_whatever_their_first_bytes(
+    client: DicomWebClient, tmp_path: Path
+) -> None:
+    # A private element larger than the bytes kept from a part's start comes before the
+    # Series Instance UID: the name is read from the file instead.
+    big = next(samples.synthetic_datasets(1, 1, 1, seed=7))
+    big.add_new(0x00090010, "LO", "TEST")
+    big.add_new(0x00091001, "OB", b"\0" * 200_000)
+    small = next(samples.synthetic_datasets(1, 1, 1, seed=8))
+    small.StudyInstanceUID = big.StudyInstanceUID
+    client.store_instances([big, small])
+    files = client.save_study(big.StudyInstanceUID, tmp_path)
+    assert sorted(files) == sorted(
+        tmp_path / ds.SeriesInstanceUID / f"{ds.SOPInstanceUID}.dcm" for ds in (big, small)
+    )
+    assert list(tmp_path.rglob("*.part")) == []
+    assert (
+        pydicom.dcmread(tmp_path / big.SeriesInstanceUID / f"{big.SOPInstanceUID}.dcm")[
+            0x00091001
+        ].value
+        == b"\0" * 200_000
+    )
+
+
+def _response(content_type: str, body: bytes) -> requests.Response:
+    response = requests.Response()
+    response.status_code, response.url = 200, "http://server/studies/1"
+    response.headers["Content-Type"] = content_type
+    response.raw = io.BytesIO(body)
+    return response
+
+
+def test_save_parts_single_instance_and_not_dicom(tmp_path: Path) -> None:
+    ds = next(samples.synthetic_datasets(1, 1, 1, seed=4))
+    data = samples.to_bytes(ds)
+    [single] = save_parts(_response("application/dicom", data), tmp_path)
+    assert single == tmp_path / ds.SeriesInstanceUID / f"{ds.SOPInstanceUID}.dcm"
+    assert single.read_bytes() == data
+    body = b"".join(
+        multipart.iter_message(
+            [multipart.BodyPart("application/dicom", None, lambda: [b"not DICOM"])], "bb"
+        )
+    )
+    [other] = save_parts(_response("multipart/related; boundary=bb", body), tmp_path)
+    assert other.parent == tmp_path and other.suffix == ".dcm"  # named like its temp file
+    assert other.read_bytes() == b"not DICOM"
+    assert list(tmp_path.rglob("*.part")) == []
 
 
 def test_token_auth_refreshes_and_stays_secret(tmp_path: Path) -> None:
@@ -365,6 +449,46 @@ def test_retries_on_503_and_429() -> None:
         httpd.shutdown()
 
 
+class _Proxy(http.server.BaseHTTPRequestHandler):
+    """A forward proxy that answers every GET itself, recording the URLs it was asked for."""
+
+    seen: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        type(self).seen.append(self.path)
+        body = b"[]"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/dicom+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_proxy_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{httpd.server_port}")
+        # Nothing listens on port 9: only the proxy can answer.
+        client = DicomWebClient("http://127.0.0.1:9/v1", retries=0, timeout=5)
+        assert client.search_for_studies() == [] and client.search_for_series() == []
+        assert _Proxy.seen == ["http://127.0.0.1:9/v1/studies", "http://127.0.0.1:9/v1/series"]
+        # Read when a session first talks to the server, not again for every request.
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        assert client.search_for_studies() == []
+        assert len(_Proxy.seen) == 3
+        with pytest.raises(ConnectionFailed):
+            DicomWebClient("http://127.0.0.1:9/v1", retries=0, timeout=5).search_for_studies()
+    finally:
+        httpd.shutdown()
+
+
 def test_empty_search_forms() -> None:
     from dicomweb_nb.client.search import _json_list
 
@@ -372,3 +496,56 @@ def test_empty_search_forms() -> None:
         response = requests.Response()
         response.status_code, response._content = status, body
         assert _json_list(response) == []
+
+
+def test_streamed_body_reads_in_blocks_uncopied() -> None:
+    big = bytes(range(256)) * 40
+    chunks = [b"head", b"", big, b"tail"]
+    body = _StreamedBody(sum(map(len, chunks)), chunks)
+    assert body.len == len(big) + 8
+    pieces = []
+    while piece := body.read(4096):
+        assert len(piece) <= 4096
+        pieces.append(bytes(piece))
+    assert b"".join(pieces) == b"head" + big + b"tail"
+    assert [len(p) for p in pieces] == [4, 4096, 4096, 2048, 4]
+    rest = _StreamedBody(10, [b"ab", b"cd"])
+    assert bytes(rest.read(1)) == b"a" and rest.read() == b"bcd" and rest.read(5) == b""
+
+
+def _outcome(identify: Callable[[Path], object], path: Path) -> object:
+    try:
+        return identify(path)
+    except Exception as exc:
+        return type(exc), str(exc)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # pydicom on the cut files, both ways alike
+def test_files_are_identified_from_their_head_as_from_the_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ds = next(samples.synthetic_datasets(1, 1, 1, rows=64, columns=64))
+    data = samples.to_bytes(ds)
+    big = next(samples.synthetic_datasets(1, 1, 1, rows=64, columns=64, seed=2))
+    big.add_new(0x00090010, "LO", "TEST")
+    big.add_new(0x00091001, "OB", b"\0" * 100_000)  # the header is larger than the head read
+    del ds.PixelData
+    cases = {
+        "image": data,
+        "big-header": samples.to_bytes(big),
+        "no-pixels": samples.to_bytes(ds),
+        "empty": b"",
+        "text": b"not DICOM" * 100,
+        "no-file-meta": data[:128] + b"DICM" + data[300:],
+    }
+    cases.update({f"cut-{n}": data[:n] for n in range(0, 2000, 37)})
+    for name, content in cases.items():
+        path = tmp_path / f"{name}.dcm"
+        path.write_bytes(content)
+        assert _outcome(sources._identify_file, path) == _outcome(sources._identify, path), name
+    read_whole: list[Path] = []
+    monkeypatch.setattr(sources, "_identify", lambda path: read_whole.append(path) or (None, None))
+    assert sources._identify_file(tmp_path / "image.dcm") == (ds.SOPInstanceUID, ds.SOPClassUID)
+    assert sources._identify_file(tmp_path / "no-pixels.dcm") == (ds.SOPInstanceUID, ds.SOPClassUID)
+    sources._identify_file(tmp_path / "big-header.dcm")
+    assert read_whole == [tmp_path / "big-header.dcm"]  # only it needed the file read again

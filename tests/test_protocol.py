@@ -104,6 +104,95 @@ def test_decoder_survives_every_split_of_the_body() -> None:
         assert [p.content_type for p in parts] == ["application/dicom"] * 3
 
 
+def _decode(chunks: list[bytes], boundary: str, views: bool = False) -> list[tuple[object, bytes]]:
+    decoder = multipart.StreamingDecoder(boundary)
+    parts: list[tuple[object, bytes]] = []
+    headers: object = None
+    pieces: list[bytes] = []
+    for chunk in chunks:
+        for kind, value in decoder.feed(chunk, views=views):
+            if kind == "headers":
+                headers, pieces = value, []
+            elif kind == "data":
+                assert isinstance(value, bytes | memoryview) and len(value), "no empty pieces"
+                if not views:
+                    assert type(value) is bytes  # the server keeps pieces while more arrive
+                pieces.append(bytes(value))
+            else:
+                parts.append((headers, b"".join(pieces)))
+    decoder.close()
+    return parts
+
+
+@pytest.mark.parametrize("views", [False, True])
+def test_decoder_survives_a_cut_at_every_position(views: bool) -> None:
+    # Each delimiter, and each part's end that looks like the start of one, straddles the cut
+    # at every offset; three cuts also split one delimiter in three.
+    boundary = "b0undary"
+    payloads = [b"\r\n--b0undar", b"", b"--b0undary\r", b"x\r\n-", b"\r"]
+    body = b"preamble\r\n" + _message([("a/b", p) for p in payloads], boundary) + b"epilogue"
+    expected = [({"content-type": "a/b"}, p) for p in payloads]
+    for i in range(len(body) + 1):
+        assert _decode([body[:i], body[i:]], boundary, views=views) == expected, i
+        for j in range(i, min(i + 14, len(body)) + 1):
+            chunks = [body[:i], body[i:j], body[j:]]
+            assert _decode(chunks, boundary, views=views) == expected, (i, j)
+
+
+def test_decoder_hands_on_a_chunk_of_content_uncopied() -> None:
+    decoder = multipart.StreamingDecoder("zz")
+    decoder.feed(b"--zz\r\nContent-Type: a/b\r\n\r\nstart")
+    chunk = os.urandom(1 << 16).replace(b"\r", b"x")
+    assert decoder.feed(chunk) == [("data", chunk)]
+    assert decoder.feed(chunk)[0][1] is chunk
+    # A chunk ending in what may begin a delimiter keeps only those bytes back.
+    events = decoder.feed(chunk + b"\r\n-")
+    assert events == [("data", chunk)]
+    assert decoder.feed(b"-zz--") == [("end", None)]
+    assert decoder.done
+
+
+def test_iter_parts_copies_a_part_once_at_most() -> None:
+    head = b"--zz\r\nContent-Type: a/b\r\n\r\n"
+    whole = os.urandom(1000).replace(b"\r", b"x")
+    chunks = [head, whole, b"\r\n--zz\r\n\r\nsmall\r\n--zz--"]
+    parts = list(multipart.iter_parts(chunks, "zz"))
+    assert parts[0].content is whole  # a part that is one chunk is that chunk
+    assert parts[1].content == b"small"
+    assert all(type(p.content) is bytes for p in parts)
+
+
+def test_decoder_hands_out_views_on_request() -> None:
+    decoder = multipart.StreamingDecoder("zz")
+    events = decoder.feed(b"--zz\r\n\r\nfirst\r\n--zz\r\n\r\nsecond", views=True)
+    assert [kind for kind, _ in events] == ["headers", "data", "end", "headers", "data"]
+    assert isinstance(events[1][1], memoryview) and bytes(events[1][1]) == b"first"
+    assert events[1][1].readonly
+    assert isinstance(events[4][1], memoryview) and bytes(events[4][1]) == b"second"
+    assert decoder.feed(bytearray(b"\r\n--zz--")) == [("end", None)]
+
+
+def test_decoder_reads_headers_split_over_many_chunks() -> None:
+    value = b"v" * (multipart.MAX_HEADER_BYTES - 200)
+    padding = b" " * 3000
+    body = b"--abc" + padding + b"\r\nX-Long: " + value + b"\r\n\r\nDATA\r\n--abc--"
+    for size in (1, 7, 100, 4095, 4096, 4097, 9000, len(body)):
+        chunks = [body[i : i + size] for i in range(0, len(body), size)]
+        assert _decode(chunks, "abc") == [({"x-long": value.decode()}, b"DATA")], size
+
+
+@pytest.mark.parametrize("size", [1, 100, 5000, 1 << 20])
+def test_decoder_bounds_headers_whatever_the_chunks(size: int) -> None:
+    too_long = [
+        (b"--abc\r\nX-A: " + b"a" * 20000 + b"\r\n\r\nDATA\r\n--abc--", "headers are larger"),
+        (b"--abc" + b" " * 20000 + b"\r\n\r\nDATA\r\n--abc--", "delimiter line is too long"),
+    ]
+    for body, message in too_long:
+        chunks = [body[i : i + size] for i in range(0, len(body), size)]
+        with pytest.raises(multipart.MultipartError, match=message):
+            _decode(chunks, "abc")
+
+
 def test_decoder_takes_a_preamble_transport_padding_and_no_final_crlf() -> None:
     body = (
         b"This is a preamble, which RFC 2046 allows.\r\n"

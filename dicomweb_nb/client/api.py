@@ -41,6 +41,11 @@ class DicomWebClient(StoreMixin, SearchMixin, WadoMixin):
         requests go to ``<url>/partitions/<partition>``. A URL that already ends in
         ``/partitions/<name>`` does the same.
 
+    Notes
+    -----
+    Proxy settings (``HTTPS_PROXY``, ``NO_PROXY`` …) and ``REQUESTS_CA_BUNDLE`` are taken from
+    the environment when the client first talks to the server, not for every request.
+
     Examples
     --------
     >>> client = DicomWebClient("http://127.0.0.1:8080/v1")  # doctest: +SKIP

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pydicom
 import requests
+from pydicom.filereader import read_partial
+from pydicom.tag import Tag
 
 from ..protocol.media import parse_media_type
 from ..protocol.multipart import MultipartError, Part, StreamingDecoder, iter_parts
@@ -94,30 +96,33 @@ def save_parts(response: requests.Response, folder: Path) -> list[Path]:
     media = parse_media_type(response.headers.get("Content-Type", ""))
     mime, params = media.mime, media.params
     written: list[Path] = []
+    made: set[Path] = {folder}  # the folders known to exist, so each is made once
     with response:
         if not mime.startswith("multipart/"):
-            fh = tempfile.NamedTemporaryFile(dir=folder, suffix=".part", delete=False)  # noqa: SIM115
-            with fh:
+            single = _PartFile(folder)
+            try:
                 for chunk in response.iter_content(CHUNK):
-                    fh.write(chunk)
-            written.append(_file_away(Path(fh.name), folder))
+                    single.write(chunk)
+            except BaseException:
+                single.discard()
+                raise
+            written.append(single.finish(folder, made))
             return written
         decoder = StreamingDecoder(params.get("boundary", ""))
-        out: Any = None
+        out: _PartFile | None = None
         try:
             for chunk in response.iter_content(CHUNK):
-                for kind, value in decoder.feed(chunk):
+                # Views: the pieces go straight to the file, uncopied.
+                for kind, value in decoder.feed(chunk, views=True):
                     if kind == "headers":
-                        # Closed when the part ends; renamed after its UIDs are read.
-                        out = tempfile.NamedTemporaryFile(  # noqa: SIM115
-                            dir=folder, suffix=".part", delete=False
-                        )
+                        out = _PartFile(folder)
                     elif kind == "data":
+                        assert out is not None and isinstance(value, bytes | memoryview)
                         out.write(value)
                     else:
-                        out.close()
-                        written.append(_file_away(Path(out.name), folder))
-                        out = None
+                        assert out is not None
+                        written.append(out.finish(folder, made))
+                        out = None  # only now: a temp file left by a failed rename is removed
                 if decoder.done:
                     break
             decoder.close()
@@ -125,20 +130,89 @@ def save_parts(response: requests.Response, folder: Path) -> list[Path]:
             raise ProtocolError(f"{response.url}: {exc}") from exc
         finally:
             if out is not None:
-                out.close()
-                Path(out.name).unlink(missing_ok=True)
+                out.discard()
     return written
 
 
-def _file_away(temp: Path, folder: Path) -> Path:
+# The first bytes of a part kept in memory to name its file: a header up to the Series
+# Instance UID is a few kilobytes, unless large sequences or private elements come first.
+HEAD_BYTES = 64 * 1024
+SERIES_INSTANCE_UID = 0x0020000E
+
+
+class _PartFile:
+    """One instance on its way to disk: a temp file, and its first bytes to find its UIDs in."""
+
+    def __init__(self, folder: Path) -> None:
+        # Renamed when the part ends, once its UIDs are known.
+        self._file = tempfile.NamedTemporaryFile(dir=folder, suffix=".part", delete=False)  # noqa: SIM115
+        self.path = Path(self._file.name)
+        self._head: list[bytes] = []
+        self._head_size = 0
+
+    def write(self, data: bytes | memoryview) -> None:
+        self._file.write(data)
+        if self._head_size < HEAD_BYTES:
+            piece = bytes(data[: HEAD_BYTES - self._head_size])
+            self._head.append(piece)
+            self._head_size += len(piece)
+
+    def finish(self, folder: Path, made: set[Path]) -> Path:
+        self._file.close()
+        return _file_away(self.path, folder, b"".join(self._head), made)
+
+    def discard(self) -> None:
+        self._file.close()
+        self.path.unlink(missing_ok=True)
+
+
+def _uids_in(head: bytes) -> tuple[str, str] | None:
+    """Return the Series and SOP Instance UIDs when ``head`` holds both whole, else None.
+
+    Reading stops at the first element after the Series Instance UID: reaching one shows that
+    the elements before it were all in ``head`` (a cut-off value or header would have ended
+    the reading first, silently).
+    """
+    reached = False
+
+    def after_series_uid(tag: int, *_: object) -> bool:
+        nonlocal reached
+        reached = tag > SERIES_INSTANCE_UID
+        return reached
+
     try:
-        ds = pydicom.dcmread(
-            temp, stop_before_pixels=True, specific_tags=["SeriesInstanceUID", "SOPInstanceUID"]
+        ds = read_partial(
+            io.BytesIO(head),
+            stop_when=after_series_uid,
+            specific_tags=[Tag("SeriesInstanceUID"), Tag("SOPInstanceUID")],
         )
-        final = folder / str(ds.SeriesInstanceUID) / f"{ds.SOPInstanceUID}.dcm"
+        if not reached:
+            return None  # before converting a value that may be cut short (and warning of it)
+        series, sop = str(ds.get("SeriesInstanceUID", "")), str(ds.get("SOPInstanceUID", ""))
     except Exception:
-        final = folder / f"{temp.stem}.dcm"
-    final.parent.mkdir(parents=True, exist_ok=True)
+        return None
+    return (series, sop) if series and sop else None
+
+
+def _file_away(temp: Path, folder: Path, head: bytes, made: set[Path]) -> Path:
+    # The UIDs from the part's first bytes save opening and parsing the file again; when they
+    # are not there, the file is read as before.
+    uids = _uids_in(head)
+    if uids is not None:
+        final = folder / uids[0] / f"{uids[1]}.dcm"
+    else:
+        try:
+            ds = pydicom.dcmread(
+                temp,
+                stop_before_pixels=True,
+                specific_tags=["SeriesInstanceUID", "SOPInstanceUID"],
+            )
+            final = folder / str(ds.SeriesInstanceUID) / f"{ds.SOPInstanceUID}.dcm"
+        except Exception:
+            final = folder / f"{temp.stem}.dcm"
+    if final.parent not in made:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        made.add(final.parent)
     os.replace(temp, final)
     return final
 

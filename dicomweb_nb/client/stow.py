@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from http import HTTPStatus
 from typing import Any
 
 import requests
-from requests_toolbelt import StreamingIterator
 
 from ..protocol.multipart import encode
 from .base import ClientBase
@@ -159,12 +158,43 @@ class StoreMixin(ClientBase):
             headers={"Content-Type": content_type, "Accept": "application/dicom+json"},
             # A known length, so the body is streamed without chunked encoding (which made
             # Orthanc answer 200 while storing nothing: dicomweb-client issue #42).
-            data=StreamingIterator(length, body),
+            data=_StreamedBody(length, body),
             allow=(HTTPStatus.CONFLICT,),
         )
         if raise_on_conflict and response.status_code == HTTPStatus.CONFLICT:
             raise status_error("POST", response)
         _collect(response, batch, result)
+
+
+class _StreamedBody:
+    """A request body of known length, read from an iterator of chunks as it is sent.
+
+    requests sends an object with ``read`` and a ``len`` block by block with a Content-Length;
+    an iterator it would send chunked. requests_toolbelt's StreamingIterator did the same, but
+    copied every chunk into and out of a buffer: 0.5 ms per 0.5 MB instance, a quarter of the
+    client's time for a one-instance request. Here chunks are handed on as they are; one larger
+    than the block asked for is handed on in memoryview slices, uncopied.
+    """
+
+    def __init__(self, length: int, chunks: Iterable[bytes]) -> None:
+        self.len = length  # what requests reads the Content-Length from
+        self._chunks: Iterator[bytes] = iter(chunks)
+        self._rest: memoryview | None = None
+
+    def read(self, size: int = -1) -> bytes | memoryview:
+        """Return the next bytes of the body, at most ``size`` of them (b"" at its end)."""
+        if size < 0:
+            rest, self._rest = self._rest, None
+            return b"".join([rest or b"", *self._chunks])
+        if self._rest is not None:
+            chunk: bytes | memoryview = self._rest
+            self._rest = None
+        else:
+            chunk = next((c for c in self._chunks if c), b"")  # b"" would read as the end
+        if size < len(chunk):
+            view = memoryview(chunk)
+            chunk, self._rest = view[:size], view[size:]
+        return chunk
 
 
 def _store_path(study: str | None) -> str:

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 MAX_BOUNDARY_LENGTH = 256
 MAX_HEADER_BYTES = 16 * 1024
 MAX_HEADER_LINES = 32
+# How much of a chunk is joined at a time to a header block that began in the chunk before.
+HEAD_STEP = 4096
 
 
 class MultipartError(ValueError):
@@ -204,6 +206,13 @@ class StreamingDecoder:
     :meth:`feed` returns events: ``("headers", dict)`` when a part starts, ``("data", bytes)`` for
     its content (possibly in many pieces), ``("end", None)`` when it ends. Content is never held
     whole here, so a caller can stream a part straight to disk.
+
+    Content is not copied on its way through: each chunk is searched where it lies, a chunk that
+    is all content is handed on as it is, and a part's first and last pieces are slices of the
+    chunks it starts and ends in. Only a possible start of a delimiter at the end of a chunk
+    (``CRLF--`` and part of the boundary, never more than the delimiter's length) and a header
+    block split between chunks are kept here, the first searched together with the start of
+    the next chunk.
     """
 
     def __init__(self, boundary: str, max_header_bytes: int = MAX_HEADER_BYTES) -> None:
@@ -212,7 +221,12 @@ class StreamingDecoder:
                 f"The multipart boundary must be 1 to {MAX_BOUNDARY_LENGTH} characters long."
             )
         self._delim = b"\r\n--" + boundary.encode("latin-1")
-        self._buf = b"\r\n"  # lets the first delimiter match the same pattern as the others
+        # Bytes carried over to the next chunk. Before and in content: the end of the last chunk
+        # when it could be the start of a delimiter (a proper prefix of it, so it never holds
+        # one whole). Between a delimiter and content: the unread part of the delimiter line and
+        # header block. It starts as CRLF so that a body's first delimiter, which has none,
+        # matches the same pattern as the others.
+        self._kept = b"\r\n"
         self._state = "preamble"
         self._max_header = max_header_bytes
         self.fed = False
@@ -223,13 +237,20 @@ class StreamingDecoder:
         """True between a part's headers and its end."""
         return self._state == "data"
 
-    def feed(self, chunk: bytes) -> list[tuple[str, object]]:
+    def feed(
+        self, chunk: bytes | bytearray | memoryview, *, views: bool = False
+    ) -> list[tuple[str, object]]:
         """Consume a chunk of the body.
 
         Parameters
         ----------
-        chunk : bytes
-            The next bytes.
+        chunk : bytes, bytearray or memoryview
+            The next bytes (anything but ``bytes`` is copied first).
+        views : bool
+            Hand out content that lies inside ``chunk`` as read-only ``memoryview`` slices of it
+            instead of ``bytes`` copies (a chunk that is all content is still the chunk itself).
+            For a caller that writes or joins the pieces at once: a view keeps the whole chunk
+            alive for as long as it is held.
 
         Returns
         -------
@@ -243,53 +264,138 @@ class StreamingDecoder:
         """
         if chunk:
             self.fed = True
-        self._buf += chunk
+        if not isinstance(chunk, bytes):
+            chunk = bytes(chunk)  # content handed on must not change under its holder
         events: list[tuple[str, object]] = []
+        view = memoryview(chunk) if views else None
+        pos = 0
         while not self.done:
             if self._state in ("preamble", "data"):
-                idx = self._buf.find(self._delim)
-                if idx < 0:
-                    # Keep a delimiter-length tail: the delimiter may straddle two chunks.
-                    keep = len(self._delim) + 2
-                    if len(self._buf) > keep:
-                        if self._state == "data":
-                            events.append(("data", self._buf[:-keep]))
-                        self._buf = self._buf[-keep:]
+                after = self._content(chunk, pos, view, events)
+                if after < 0:
                     break
                 if self._state == "data":
-                    if idx:
-                        events.append(("data", self._buf[:idx]))
                     events.append(("end", None))
-                self._buf = self._buf[idx + len(self._delim) :]
                 self._state = "after-delimiter"
-            elif self._state == "after-delimiter":
-                if len(self._buf) < len(b"--"):
-                    break  # not yet known whether this is the close delimiter
-                if self._buf.startswith(b"--"):
-                    self.done = True
+                pos = after
+            elif self._kept:
+                pos = self._split_head(chunk, pos, events)
+                if pos < 0:
                     break
-                end = self._buf.find(b"\r\n")
-                if end < 0:
-                    if len(self._buf) > self._max_header:
-                        raise MultipartError("A multipart delimiter line is too long.")
+            else:
+                at, started = self._head(chunk, pos, events)
+                if not started:
+                    if not self.done:
+                        self._kept = chunk[at:]
                     break
-                self._buf = self._buf[end + 2 :]  # transport padding after the delimiter
-                self._state = "headers"
-            else:  # headers
-                if self._buf.startswith(b"\r\n"):
-                    end, skip = 0, 2
-                else:
-                    end, skip = self._buf.find(b"\r\n\r\n"), 4
-                if end < 0 or end > self._max_header:
-                    if end > self._max_header or len(self._buf) > self._max_header + 4:
-                        raise MultipartError(
-                            f"A part's headers are larger than {self._max_header} bytes."
-                        )
-                    break
-                events.append(("headers", _parse_headers(self._buf[:end])))
-                self._buf = self._buf[end + skip :]
-                self._state = "data"
+                pos = at
         return events
+
+    def _content(
+        self,
+        chunk: bytes,
+        pos: int,
+        view: memoryview | None,
+        events: list[tuple[str, object]],
+    ) -> int:
+        """Pass on content (or skip the preamble) from ``_kept`` and ``chunk[pos:]``.
+
+        Returns where the next delimiter ends in ``chunk``, or -1 when ``chunk`` ended first.
+        """
+        delim = self._delim
+        size = len(delim)
+        emit = self._state == "data"
+        kept = self._kept
+        if kept:
+            # A delimiter that starts in the kept bytes ends within the next size - 1 bytes.
+            window = kept + chunk[pos : pos + size - 1]
+            idx = window.find(delim)
+            if idx >= 0:
+                if emit and idx:
+                    events.append(("data", window[:idx]))
+                self._kept = b""
+                return pos + idx + size - len(kept)
+            if len(window) - len(kept) < size - 1:
+                # The chunk ended inside the window: carry what may still begin a delimiter.
+                keep = _delimiter_start(window, delim, 0)
+                if emit and len(window) > keep:
+                    events.append(("data", window[: len(window) - keep]))
+                self._kept = window[len(window) - keep :]
+                return -1
+            if emit:
+                events.append(("data", kept))  # no delimiter starts in it: content
+            self._kept = b""
+        end = chunk.find(delim, pos)
+        if end >= 0:
+            if emit and end > pos:
+                events.append(("data", view[pos:end] if view is not None else chunk[pos:end]))
+            return end + size
+        keep = _delimiter_start(chunk, delim, pos)
+        stop = len(chunk) - keep
+        if emit and stop > pos:
+            if pos == 0 and keep == 0:
+                events.append(("data", chunk))  # the common case: the whole chunk, uncopied
+            else:
+                events.append(("data", view[pos:stop] if view is not None else chunk[pos:stop]))
+        self._kept = chunk[stop:]
+        return -1
+
+    def _head(self, buf: bytes, at: int, events: list[tuple[str, object]]) -> tuple[int, bool]:
+        """Read the rest of a delimiter line and a part's headers from ``buf[at:]``.
+
+        Returns ``(offset, True)`` with where the part's content starts, or ``(offset, False)``
+        with how far ``buf`` was used when it ended first (or the close delimiter was read).
+        Only a bounded stretch of ``buf`` is searched, so a long chunk is not scanned for a
+        header end that would be refused anyway.
+        """
+        if self._state == "after-delimiter":
+            if len(buf) - at < len(b"--"):
+                return at, False  # not yet known whether this is the close delimiter
+            if buf.startswith(b"--", at):
+                self.done = True
+                return at, False
+            end = buf.find(b"\r\n", at, at + self._max_header + 2)
+            if end < 0:
+                # Refused once no CRLF can begin within the bound (the CR may be the last byte).
+                if len(buf) - at > self._max_header + 1:
+                    raise MultipartError("A multipart delimiter line is too long.")
+                return at, False
+            at = end + 2  # transport padding after the delimiter
+            self._state = "headers"
+        if buf.startswith(b"\r\n", at):
+            end, skip = at, 2
+        else:
+            end, skip = buf.find(b"\r\n\r\n", at, at + self._max_header + 4), 4
+        if end < 0:
+            if len(buf) - at > self._max_header + 4:
+                raise MultipartError(f"A part's headers are larger than {self._max_header} bytes.")
+            return at, False
+        events.append(("headers", _parse_headers(buf[at:end])))
+        self._state = "data"
+        return end + skip, True
+
+    def _split_head(self, chunk: bytes, pos: int, events: list[tuple[str, object]]) -> int:
+        """Go on with a delimiter line or header block that began in an earlier chunk.
+
+        The kept bytes are joined with the chunk's start, a bounded step at a time, so a long
+        chunk is not copied. Returns where content starts in ``chunk``, or -1 when it ended
+        first (or the close delimiter was read).
+        """
+        while True:
+            kept = self._kept
+            step = chunk[pos : pos + HEAD_STEP]
+            buf = kept + step
+            at, started = self._head(buf, 0, events)
+            if started:
+                # The head did not end inside the kept bytes (it would have been read then).
+                self._kept = b""
+                return pos + at - len(kept)
+            if self.done:
+                return -1
+            self._kept = buf[at:]
+            pos += len(step)
+            if pos >= len(chunk):
+                return -1
 
     def close(self) -> None:
         """Check that the body ended with its close delimiter.
@@ -301,6 +407,21 @@ class StreamingDecoder:
         """
         if not self.done and self._state != "preamble":
             raise MultipartError("The multipart body ended before its closing boundary.")
+
+
+def _delimiter_start(data: bytes, delim: bytes, start: int) -> int:
+    """Return the length of the longest end of ``data[start:]`` that begins ``delim``.
+
+    Only those bytes need carrying to the next chunk; in binary content there are usually none.
+    Every delimiter begins with CR, so only the CRs near the end are candidates.
+    """
+    lo = max(start, len(data) - (len(delim) - 1))
+    i = data.find(b"\r", lo)
+    while i >= 0:
+        if delim.startswith(data[i:]):
+            return len(data) - i
+        i = data.find(b"\r", i + 1)
+    return 0
 
 
 def _parse_headers(block: bytes) -> dict[str, str]:
@@ -329,7 +450,9 @@ def iter_parts(chunks: Iterable[bytes], boundary: str) -> Iterator[Part]:
     Yields
     ------
     Part
-        Each part with its headers and content.
+        Each part with its headers and content. A part's bytes are copied once at most: its
+        pieces are views of the chunks, joined when it ends; a part that is one whole chunk is
+        that chunk.
 
     Raises
     ------
@@ -338,19 +461,25 @@ def iter_parts(chunks: Iterable[bytes], boundary: str) -> Iterator[Part]:
     """
     decoder = StreamingDecoder(boundary)
     current: Part | None = None
-    pieces: list[bytes] = []
+    pieces: list[bytes | memoryview] = []
     for chunk in chunks:
-        for kind, value in decoder.feed(chunk):
+        for kind, value in decoder.feed(chunk, views=True):
             if kind == "headers":
                 assert isinstance(value, dict)
                 current, pieces = Part(headers=value), []
             elif kind == "data":
-                assert isinstance(value, bytes)
+                assert isinstance(value, bytes | memoryview)
                 pieces.append(value)
             elif current is not None:
-                current.content = b"".join(pieces)
+                current.content = _joined(pieces)
                 yield current
                 current, pieces = None, []
         if decoder.done:
             return
     decoder.close()
+
+
+def _joined(pieces: list[bytes | memoryview]) -> bytes:
+    if len(pieces) == 1 and isinstance(pieces[0], bytes):
+        return pieces[0]
+    return b"".join(pieces)
