@@ -6,6 +6,7 @@ import http.server
 import io
 import threading
 import tracemalloc
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import ClassVar
@@ -378,6 +379,28 @@ def test_save_parts_single_instance_and_not_dicom(tmp_path: Path) -> None:
     assert other.parent == tmp_path and other.suffix == ".dcm"  # named like its temp file
     assert other.read_bytes() == b"not DICOM"
     assert list(tmp_path.rglob("*.part")) == []
+
+
+@pytest.mark.parametrize("series", ["../../escaped", "/tmp/escaped", "1.2.3/../../x", "1.2..3"])
+def test_save_parts_names_files_only_from_real_uids(tmp_path: Path, series: str) -> None:
+    # A hostile server's "UID" must not become a path outside the folder: the file is named
+    # like its temp file instead. Both ways of reading the UIDs are checked: from the part's
+    # first bytes, and from the file when the header is longer than those bytes.
+    folder = tmp_path / "out"
+    folder.mkdir()
+    for padding in (0, 100_000):
+        ds = next(samples.synthetic_datasets(1, 1, 1, rows=8, columns=8, seed=4))
+        ds.SeriesInstanceUID = series
+        if padding:
+            ds.ImageComments = "x" * padding  # header longer than the bytes read up front
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            data = samples.to_bytes(ds)
+        [saved] = save_parts(_response("application/dicom", data), folder)
+        assert saved.parent == folder and saved.read_bytes() == data
+    assert [p for p in tmp_path.rglob("*") if not p.is_relative_to(folder)] == []
+    assert len(list(folder.iterdir())) == 2  # both files, and no folder made from the "UID"
+    assert not Path("/tmp/escaped").exists()
 
 
 def test_token_auth_refreshes_and_stays_secret(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -194,22 +195,34 @@ def _uids_in(head: bytes) -> tuple[str, str] | None:
     return (series, sop) if series and sop else None
 
 
+# A UID as PS3.5 9.1 writes it. Only such names become folders and files: a server (or a man in
+# the middle) sending "../../x" or "/etc/x" as a UID must not write outside the folder.
+_UID = re.compile(r"[0-9]+(\.[0-9]+)*")
+MAX_UID_LENGTH = 64
+
+
+def _is_uid(text: str) -> bool:
+    return len(text) <= MAX_UID_LENGTH and _UID.fullmatch(text) is not None
+
+
 def _file_away(temp: Path, folder: Path, head: bytes, made: set[Path]) -> Path:
     # The UIDs from the part's first bytes save opening and parsing the file again; when they
     # are not there, the file is read as before.
     uids = _uids_in(head)
-    if uids is not None:
-        final = folder / uids[0] / f"{uids[1]}.dcm"
-    else:
+    if uids is None:
         try:
             ds = pydicom.dcmread(
                 temp,
                 stop_before_pixels=True,
                 specific_tags=["SeriesInstanceUID", "SOPInstanceUID"],
             )
-            final = folder / str(ds.SeriesInstanceUID) / f"{ds.SOPInstanceUID}.dcm"
+            uids = str(ds.SeriesInstanceUID), str(ds.SOPInstanceUID)
         except Exception:
-            final = folder / f"{temp.stem}.dcm"
+            uids = None
+    if uids is not None and _is_uid(uids[0]) and _is_uid(uids[1]):
+        final = folder / uids[0] / f"{uids[1]}.dcm"
+    else:
+        final = folder / f"{temp.stem}.dcm"  # named like its temp file, inside the folder
     if final.parent not in made:
         final.parent.mkdir(parents=True, exist_ok=True)
         made.add(final.parent)
