@@ -20,6 +20,7 @@ from dicomweb_nb.server.errors import RequestError
 from dicomweb_nb.server.index import Index
 from dicomweb_nb.server.negotiation import ELE, J2K_LOSSLESS, Choice, choose, choose_rendered
 from dicomweb_nb.server.query import QueryError, parse_query
+from dicomweb_nb.server.routes import wado as wado_routes
 from dicomweb_nb.server.stow_body import (
     BodyReceiver,
     ReceivedPart,
@@ -259,3 +260,26 @@ def test_request_errors_are_plain_text(tmp_path: Path) -> None:
         assert "Nonsense" in response.text
         refused = client.get("/v2/studies", headers={"Accept": "application/dicom"})
         assert refused.status_code == 406
+
+
+@pytest.mark.parametrize("gather", [64, 100, 1 << 20])
+def test_file_blocks_encode_as_iter_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gather: int
+) -> None:
+    # Files read straight into reused blocks: the same bytes as the generic encoder, whatever
+    # the block size (heads and delimiters straddling blocks, files larger than a block).
+    monkeypatch.setattr(wado_routes, "GATHER", gather)
+    sizes = [0, 1, 63, 64, 65, 200, 1000]
+    stored = []
+    for n, size in enumerate(sizes):
+        path = tmp_path / f"f{n}"
+        path.write_bytes(bytes((n * 7 + i) % 251 for i in range(size)))
+        part = BodyPart("application/dicom", size, lambda p=path: [p.read_bytes()])  # type: ignore[misc]
+        stored.append((part, open(path, "rb")))  # noqa: SIM115 (closed below)
+    try:
+        blocks = wado_routes._file_blocks(stored)("b0")
+        sent = b"".join(bytes(b) for b in blocks)  # copied as sent: the block is reused
+    finally:
+        for _, fh in stored:
+            fh.close()
+    assert sent == b"".join(iter_message([p for p, _ in stored], "b0"))

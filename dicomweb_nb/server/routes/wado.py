@@ -10,11 +10,12 @@ reads and codecs never block the event loop.
 
 from __future__ import annotations
 
+import io
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from http import HTTPStatus
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -23,9 +24,11 @@ from starlette.responses import Response, StreamingResponse
 from ...protocol.media import DICOM_JSON, accepts_dicom_json, parse_accept
 from ...protocol.multipart import (
     BodyPart,
+    closing,
     iter_message,
     message_length,
     new_boundary,
+    part_head,
     related_content_type,
 )
 from .. import bulkdata, rendering, transcode
@@ -93,7 +96,9 @@ def _file_chunks(fh: BinaryIO) -> Iterator[bytes]:
             yield chunk
 
 
-def _closing(body: Iterable[bytes], files: list[BinaryIO | None]) -> Iterator[bytes]:
+def _closing(
+    body: Iterable[bytes | memoryview], files: list[BinaryIO | None]
+) -> Iterator[bytes | memoryview]:
     # Whatever ends the body (the end, an error, a client gone), every file it held is closed.
     try:
         yield from body
@@ -171,9 +176,11 @@ def retrieve(request: Request) -> Response:
         if None not in files and all(
             choice.transfer_syntax in ("*", r.transfer_syntax) for r, _ in opened
         ):
-            # Every part as stored and open: sizes known, so the answer has a Content-Length.
+            # Every part as stored and open: sizes known, so the answer has a Content-Length,
+            # and the files are read straight into the blocks sent.
             parts = [_instance_part(fh, r, choice) for r, fh in opened if fh is not None]
-            return _multipart(parts, files)
+            stored = [(p, fh) for p, (_, fh) in zip(parts, opened, strict=True) if fh is not None]
+            return _multipart(parts, files, _file_blocks(stored))
     except BaseException:
         for fh in files:
             if fh is not None:
@@ -182,14 +189,18 @@ def retrieve(request: Request) -> Response:
     return _multipart(_parts_in_turn(archive_of(request), opened, choice), files)
 
 
-def _multipart(parts: Iterable[BodyPart], files: list[BinaryIO | None]) -> StreamingResponse:
+def _multipart(
+    parts: Iterable[BodyPart],
+    files: list[BinaryIO | None],
+    blocks: Callable[[str], Iterator[bytes | memoryview]] | None = None,
+) -> StreamingResponse:
     boundary = new_boundary()
     # The reference answers without a type parameter; each part names its own type.
     headers = {"Content-Type": related_content_type(boundary)}
     length = message_length(parts, boundary) if isinstance(parts, list) else None
     if length is not None:
         headers["Content-Length"] = str(length)
-    body = _gathered(iter_message(parts, boundary))
+    body = blocks(boundary) if blocks else _gathered(iter_message(parts, boundary))
     return StreamingResponse(_closing(body, files), headers=headers)
 
 
@@ -211,6 +222,54 @@ def _gathered(pieces: Iterable[bytes]) -> Iterator[bytes]:
             block, size = [], 0
     if block:
         yield b"".join(block)
+
+
+def _file_blocks(
+    stored: list[tuple[BodyPart, BinaryIO]],
+) -> Callable[[str], Iterator[bytes | memoryview]]:
+    """Encode parts that are whole files as :func:`iter_message` would, in blocks of GATHER.
+
+    Each file is read with ``readinto`` into one block that is sent and then filled again:
+    no bytes object per read, no copy to join pieces (a study retrieve's server time was
+    mostly such copies and the page faults of fresh 1 MiB buffers). The block is reused only
+    after it was sent: StreamingResponse asks for the next one once ``send`` returned, and the
+    server has copied or written the bytes by then.
+    """
+
+    def blocks(boundary: str) -> Iterator[bytes | memoryview]:
+        buf = bytearray(GATHER)
+        view = memoryview(buf)
+        pos = 0
+        for part, fh in stored:
+            for piece in (part_head(boundary, part.content_type), None, b"\r\n"):
+                if piece is None:
+                    fh.seek(0)
+                    left = part.size or 0
+                    while left:
+                        if pos == GATHER:
+                            yield view
+                            pos = 0
+                        n = cast(io.BufferedReader, fh).readinto(
+                            view[pos : pos + min(left, GATHER - pos)]
+                        )
+                        if not n:
+                            raise OSError("A stored file is shorter than when it was opened.")
+                        pos += n
+                        left -= n
+                    continue
+                if pos + len(piece) > GATHER:
+                    yield view[:pos]
+                    pos = 0
+                view[pos : pos + len(piece)] = piece
+                pos += len(piece)
+        tail = closing(boundary)
+        if pos + len(tail) > GATHER:
+            yield view[:pos]
+            pos = 0
+        view[pos : pos + len(tail)] = tail
+        yield view[: pos + len(tail)]
+
+    return blocks
 
 
 async def metadata(request: Request) -> Response:
