@@ -172,6 +172,8 @@ def retrieve(request: Request) -> Response:
             if not choice.multipart:
                 headers = {"Content-Type": part.content_type, "Content-Length": str(part.size)}
                 return StreamingResponse(_closing(part.chunks(), files), headers=headers)
+            if choice.transfer_syntax in ("*", first_record.transfer_syntax):
+                return _multipart([part], files, _file_blocks([(part, first)]))
             return _multipart([part], files)
         if None not in files and all(
             choice.transfer_syntax in ("*", r.transfer_syntax) for r, _ in opened
