@@ -17,6 +17,7 @@ import contextlib
 import logging
 import os
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, BinaryIO
@@ -65,6 +66,8 @@ class Pending:
     outcome: Outcome
     staged: Staged
     path: Path
+    # Its data is not yet synced: commit syncs it, at the same time as its folder.
+    unsynced: bool = False
 
 
 def _failed(outcome: Outcome, message: str) -> Outcome:
@@ -72,6 +75,27 @@ def _failed(outcome: Outcome, message: str) -> Outcome:
     outcome.reason = PROCESSING_FAILURE
     outcome.message = message
     return outcome
+
+
+def _fdatasync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fdatasync(fd)  # the data and its size; the rest of the inode waits
+    finally:
+        os.close(fd)
+
+
+def _problem(future: Future[None]) -> BaseException | None:
+    # Waits for a sync; its exception, if it failed.
+    try:
+        future.result()
+    except Exception as exc:
+        return exc
+    return None
+
+
+# Syncs that may wait on the disk at once (files of a group commit plus their folders).
+SYNC_THREADS = 8
 
 
 def _fsync_dir(path: Path) -> None:
@@ -105,6 +129,7 @@ class Archive:
         private_database(self.root / "index.sqlite")
         self.index = Index(self.root / "index.sqlite")
         self.index.on_stale = self._remove_stale_file
+        self._syncer: ThreadPoolExecutor | None = None  # made at the first durable commit
         # What a crashed process left: stale reservations, files no row refers to, temp files.
         reconcile(self)
         mark_open(self)
@@ -287,10 +312,10 @@ class Archive:
                 log.warning("reserving %s failed: %s", parsed.sop_uid, exc)
                 return _failed(outcome, f"The instance could not be indexed: {_reason(exc)}")
             if isinstance(temp, bytes):
-                # Written and synced in this thread: while the write's system calls run
-                # (without the GIL) the event loop receives the next part. A writer thread
-                # overlapping the parse was tried and lost: it could not start until the parse
-                # let go of the GIL.
+                # Written in this thread: while the write's system calls run (without the
+                # GIL) the event loop receives the next part. A writer thread overlapping the
+                # parse was tried and lost: it could not start until the parse let go of the
+                # GIL.
                 try:
                     temp = self._write_temp(temp)
                 except OSError as exc:
@@ -305,7 +330,7 @@ class Archive:
             outcome.warnings = parsed.warnings
             outcome.warning_reason = parsed.warning_reason
             outcome.multi_valued = parsed.multi_valued
-            return Pending(outcome, staged, self.root / staged.record.path)
+            return Pending(outcome, staged, self.root / staged.record.path, data is not None)
         finally:
             if isinstance(temp, Path):
                 with contextlib.suppress(FileNotFoundError):
@@ -322,11 +347,8 @@ class Archive:
                     fh.write(bytes(PREAMBLE))
                     view = view[PREAMBLE:]
                 fh.write(view)
-                fh.flush()
-                if self.durable:
-                    os.fdatasync(fh.fileno())  # the data and its size; the rest of the inode waits
             finally:
-                fh.close()
+                fh.close()  # flushes; the data is synced by commit, with the folder
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
@@ -358,7 +380,7 @@ class Archive:
             partition, parsed.study_uid, parsed.series_uid, parsed.sop_uid, watermark
         )
         final = self.root / rel
-        # Written by _write_temp (preamble zeroed, data synced), or received to disk.
+        # Written by _write_temp (preamble zeroed; synced by commit), or received to disk.
         size = temp.stat().st_size if synced else self._finish_received(temp)
         for attempt in range(3):
             make_private_dirs(final.parent)
@@ -401,20 +423,7 @@ class Archive:
         list of Outcome
             One per pending instance, in the same order.
         """
-        ready: list[Pending] = []
-        if self.durable:
-            folders: dict[Path, list[Pending]] = {}
-            for item in pending:
-                folders.setdefault(item.path.parent, []).append(item)
-            for folder, items in folders.items():
-                try:
-                    _fsync_dir(folder)
-                    ready += items
-                except Exception as exc:
-                    log.warning("syncing %s failed: %s", folder.name, exc)
-                    self._undo(items, f"The instance could not be written: {_reason(exc)}")
-        else:
-            ready = list(pending)
+        ready = self._sync(pending) if self.durable else list(pending)
         try:
             self.index.commit([p.staged for p in ready])
             committed = ready
@@ -428,6 +437,34 @@ class Archive:
         for item in committed:
             item.outcome.stored = True
         return [p.outcome for p in pending]
+
+    def _sync(self, pending: list[Pending]) -> list[Pending]:
+        # Every file not yet synced and every folder that got a file, all at once: the syncs
+        # wait on the disk side by side (the file system commits them together) instead of one
+        # after another. A file renamed into place before its data is synced is safe: until the
+        # index commit below it is an orphan, which the next start-up removes after a crash.
+        if self._syncer is None:
+            self._syncer = ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="dicomweb-nb-sync")
+        folders: dict[Path, list[Pending]] = {}
+        for item in pending:
+            folders.setdefault(item.path.parent, []).append(item)
+        dirs = {folder: self._syncer.submit(_fsync_dir, folder) for folder in folders}
+        files = {id(p): self._syncer.submit(_fdatasync, p.path) for p in pending if p.unsynced}
+        ready: list[Pending] = []
+        for folder, items in folders.items():
+            problem = _problem(dirs[folder])
+            if problem is not None:
+                log.warning("syncing %s failed: %s", folder.name, problem)
+                self._undo(items, f"The instance could not be written: {_reason(problem)}")
+                continue
+            for item in items:
+                problem = _problem(files[id(item)]) if id(item) in files else None
+                if problem is None:
+                    ready.append(item)
+                else:
+                    log.warning("syncing %s failed: %s", item.staged.record.sop_uid, problem)
+                    self._undo([item], f"The instance could not be written: {_reason(problem)}")
+        return ready
 
     def _undo(self, items: list[Pending], message: str) -> None:
         for item in items:
