@@ -230,7 +230,7 @@ def main() -> None:
         print(json.dumps(figures))
         return
     args.studies, args.series, args.instances, args.size, args.frames, args.single = (
-        (3, 2, 5, 256, 10, 10) if args.quick else (20, 3, 20, 512, 50, 50)
+        (3, 2, 5, 256, 10, 10) if args.quick else (20, 3, 20, 512, 50, 200)
     )
     if args.index is None:
         args.index = 1000 if args.quick else 10_000
