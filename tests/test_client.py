@@ -436,6 +436,15 @@ def test_connection_errors_and_bad_urls() -> None:
         DicomWebClient("https://127.0.0.1:9/v1", verify=False)
 
 
+def _answer_no_matches(handler: http.server.BaseHTTPRequestHandler) -> None:
+    body = b"[]"
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/dicom+json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 class _Flaky(http.server.BaseHTTPRequestHandler):
     """Answers 503 (then 429) with Retry-After before 200: faults our server can't make on demand."""
 
@@ -449,12 +458,7 @@ class _Flaky(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        body = b"[]"
-        self.send_response(200)
-        self.send_header("Content-Type", "application/dicom+json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        _answer_no_matches(self)
 
     def log_message(self, *args: object) -> None:
         pass
@@ -479,12 +483,7 @@ class _Proxy(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         type(self).seen.append(self.path)
-        body = b"[]"
-        self.send_response(200)
-        self.send_header("Content-Type", "application/dicom+json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        _answer_no_matches(self)
 
     def log_message(self, *args: object) -> None:
         pass

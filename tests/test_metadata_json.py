@@ -522,15 +522,20 @@ def test_a_failure_inside_a_sequence_names_the_sequence() -> None:
     assert new[:2] == ("undecodable", sequence)
 
 
-def test_ingest_reports_the_failing_tag(tmp_path: Path) -> None:
+def _slice_thickness_as(tmp_path: Path, value: bytes) -> Path:
+    """A sample file whose SliceThickness "5.0 " is replaced by ``value`` (the same length)."""
     ds = next(samples.synthetic_datasets(1, 1, 1, rows=16, columns=16, seed=4))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         data = samples.to_bytes(ds)
-    # Replace SliceThickness's value, same length: "5.0 " becomes "5.x ".
-    assert data.count(b"5.0 ") == 1
+    assert data.count(b"5.0 ") == 1 and len(value) == len(b"5.0 ")
     path = tmp_path / "bad.dcm"
-    path.write_bytes(data.replace(b"5.0 ", b"5.x "))
+    path.write_bytes(data.replace(b"5.0 ", value))
+    return path
+
+
+def test_ingest_reports_the_failing_tag(tmp_path: Path) -> None:
+    path = _slice_thickness_as(tmp_path, b"5.x ")
     with pytest.raises(InvalidInstance) as caught:
         parse_instance(path, "1")
     assert caught.value.reason == VALIDATION_FAILED
@@ -726,13 +731,7 @@ def test_ingest_answers_the_same_with_and_without_text_values(
 @pytest.mark.parametrize("value", [b"nan ", b"-inf", b"inf "])
 def test_numbers_json_cannot_carry_fail_the_instance(tmp_path: Path, value: bytes) -> None:
     # Served as NaN or Infinity they would make the whole study's metadata unreadable JSON.
-    ds = next(samples.synthetic_datasets(1, 1, 1, rows=16, columns=16, seed=4))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        data = samples.to_bytes(ds)
-    assert data.count(b"5.0 ") == 1
-    path = tmp_path / "bad.dcm"
-    path.write_bytes(data.replace(b"5.0 ", value))  # the same length
+    path = _slice_thickness_as(tmp_path, value)
     with pytest.raises(InvalidInstance) as caught:
         parse_instance(path, "1")
     assert caught.value.reason == VALIDATION_FAILED
