@@ -399,7 +399,7 @@ def _ds(value: bytes, _little: bool, _encoding: str) -> list[float] | None:
     for part in text.split("\\"):
         if not _DS.fullmatch(part):
             raise _Doubt
-        numbers.append(float(part))  # 1e999 is inf here as in DSfloat (JSON: Infinity)
+        numbers.append(float(part))  # 1e999 is inf, as in DSfloat; metadata_json refuses it
     return numbers
 
 
