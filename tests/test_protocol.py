@@ -9,6 +9,7 @@ from pydicom.dataset import Dataset
 from requests_toolbelt.multipart.decoder import MultipartDecoder
 
 from dicomweb_nb.protocol import dicomjson, frames, media, multipart, status
+from dicomweb_nb.protocol.uids import is_valid_uid
 
 
 @pytest.mark.parametrize(
@@ -306,3 +307,28 @@ def test_number_of_frames_from_a_dataset() -> None:
     assert frames.number_of_frames(ds) == 7
     ds.NumberOfFrames = None
     assert frames.number_of_frames(ds) == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("1.2.840.10008.1.2.1", True),
+        ("1.2.840.10008.1.2.1 ", True),  # padding
+        ("1.2.840.10008.1.2.1\x00", True),
+        ("1..2", True),  # laxer than PS3.5, as the reference
+        ("1" * 64, True),
+        ("1" * 65, False),
+        ("", False),
+        ("1.2.", False),
+        ("..", False),
+        ("../../x", False),
+        ("/etc/x", False),
+        ("1.2\n", False),
+        ("1.2\\3", False),  # two values
+    ],
+)
+def test_uid_rule(value: str, valid: bool) -> None:
+    # One rule for both ends; whatever passes is also safe as a file or folder name.
+    assert is_valid_uid(value) is valid
+    if valid:
+        assert "/" not in value and value.strip(" \x00") not in (".", "..")

@@ -21,8 +21,8 @@ from pydicom.encaps import encapsulate
 from pydicom.uid import RLELossless
 
 from dicomweb_nb import LocalServer
+from dicomweb_nb.protocol.uids import is_valid_uid
 from dicomweb_nb.server.codec import TranscodeError, codec_boundary
-from dicomweb_nb.server.query import is_valid_uid
 
 from .helpers import JSON, failure_reasons, make_instance, stow
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from pydicom.tag import Tag
 
 from ..protocol.media import parse_media_type
 from ..protocol.multipart import MultipartError, Part, StreamingDecoder, iter_parts
+from ..protocol.uids import is_valid_uid
 from .errors import InvalidInput, ProtocolError
 
 CHUNK = 1 << 20
@@ -195,16 +195,6 @@ def _uids_in(head: bytes) -> tuple[str, str] | None:
     return (series, sop) if series and sop else None
 
 
-# A UID as PS3.5 9.1 writes it. Only such names become folders and files: a server (or a man in
-# the middle) sending "../../x" or "/etc/x" as a UID must not write outside the folder.
-_UID = re.compile(r"[0-9]+(\.[0-9]+)*")
-MAX_UID_LENGTH = 64
-
-
-def _is_uid(text: str) -> bool:
-    return len(text) <= MAX_UID_LENGTH and _UID.fullmatch(text) is not None
-
-
 def _file_away(temp: Path, folder: Path, head: bytes, made: set[Path]) -> Path:
     # The UIDs from the part's first bytes save opening and parsing the file again; when they
     # are not there, the file is read as before.
@@ -219,7 +209,9 @@ def _file_away(temp: Path, folder: Path, head: bytes, made: set[Path]) -> Path:
             uids = str(ds.SeriesInstanceUID), str(ds.SOPInstanceUID)
         except Exception:
             uids = None
-    if uids is not None and _is_uid(uids[0]) and _is_uid(uids[1]):
+    # Only UIDs name folders and files: a server (or a man in the middle) sending "../../x"
+    # or "/etc/x" as a UID must not make us write outside the folder.
+    if uids is not None and is_valid_uid(uids[0]) and is_valid_uid(uids[1]):
         final = folder / uids[0] / f"{uids[1]}.dcm"
     else:
         final = folder / f"{temp.stem}.dcm"  # named like its temp file, inside the folder

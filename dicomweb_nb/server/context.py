@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..protocol.media import DICOM_JSON, accepts_dicom_json
+from ..protocol.uids import is_valid_uid
 from .errors import RequestError
-from .query import is_valid_uid
 from .store import Archive
 
 VERSIONS = ("1.0-prerelease", "1", "2")

@@ -28,10 +28,11 @@ from ..protocol.status import (
     WARNING_NOT_MATCHING_SOP_CLASS,
     WARNING_VALIDATION,
 )
+from ..protocol.uids import is_valid_uid
 from .attributes import INDEXED, Searchable
 from .ingest_checks import pixel_module_problem, transfer_syntax_problem
 from .metadata_json import UndecodableElement, metadata_json, text_values
-from .query import is_valid_uid, normalize_text
+from .query import normalize_text
 
 _MAX_LENGTH = {"LO": 64, "SH": 16, "CS": 16}
 _PATIENT_ID = 0x00100020

@@ -16,7 +16,7 @@ from pydicom.dataset import Dataset
 
 from ..protocol.dicomjson import tag_text
 from ..protocol.frames import number_of_frames
-from .query import is_valid_uid
+from ..protocol.uids import is_valid_uid
 
 # The Image Pixel Module attributes (PS3.3 C.7.6.3, all Type 1) that serving frames, transcoding
 # and rendering read before any codec is involved.

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Literal
 
+from ..protocol.uids import is_valid_uid
 from .attributes import (
     SEARCHABLE_BY_TAG,
     Level,
@@ -30,7 +31,6 @@ DEFAULT_LIMIT = 100
 # The reference binds offset to a C# long (PaginationOptions, ChangeFeedController); SQLite's
 # integers are 64-bit too, and a larger value overflowed into a 500.
 MAX_OFFSET = 2**63 - 1
-UID_PATTERN = re.compile(r"^[0-9.]*[0-9]$")
 
 FilterKind = Literal["exact", "range", "uids", "wildcard", "pn", "pn_fuzzy"]
 
@@ -84,24 +84,6 @@ def normalize_text(value: str) -> str:
     """
     decomposed = unicodedata.normalize("NFKD", value)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
-
-
-def is_valid_uid(value: str) -> bool:
-    """Tell whether ``value`` is a UID the reference server accepts (digits and dots, <= 64).
-
-    Parameters
-    ----------
-    value : str
-        The candidate UID; trailing spaces and NULs are tolerated.
-
-    Returns
-    -------
-    bool
-        True when valid.
-    """
-    value = value.rstrip(" \x00")
-    # fullmatch: with match, "$" also matches before a final newline, and "1.2\n" passed.
-    return 0 < len(value) <= 64 and bool(UID_PATTERN.fullmatch(value))
 
 
 def _allowed_levels(level: Level, path: dict[str, str]) -> tuple[Level, ...]:
