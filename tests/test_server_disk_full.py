@@ -19,7 +19,7 @@ from typing import IO, Any
 import pytest
 from starlette.testclient import TestClient
 
-from dicomweb_nb.server import store
+from dicomweb_nb.server import store, syncing
 from dicomweb_nb.server.app import create_app
 from dicomweb_nb.server.index import Index
 
@@ -124,7 +124,7 @@ def test_the_disk_filling_while_instances_are_made_durable(
     # transaction. A full disk at that sync fails the instances whose files were in that folder,
     # each with its own 272; their files are removed and their reservations released.
     calls = 0
-    original = store._fsync_dir
+    original = syncing.fsync_dir
 
     def fsync_dir(path: Path) -> None:
         nonlocal calls
@@ -133,7 +133,7 @@ def test_the_disk_filling_while_instances_are_made_durable(
             raise ENOSPC
         original(path)
 
-    monkeypatch.setattr(store, "_fsync_dir", fsync_dir)
+    monkeypatch.setattr(syncing, "fsync_dir", fsync_dir)
     r = _stow(client, SOPS)
     assert r.status_code == 409, r.text
     assert _stored(r) == []

@@ -17,7 +17,6 @@ import contextlib
 import logging
 import os
 import tempfile
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, BinaryIO
@@ -29,6 +28,7 @@ from .private import make_private_dirs, private_database, restrict_dir
 from .reconcile import mark_open, reconcile
 from .schema import DEFAULT_PARTITION_KEY
 from .stow_body import unwritten
+from .syncing import Syncer
 
 log = logging.getLogger("dicomweb_nb.server")
 
@@ -77,35 +77,6 @@ def _failed(outcome: Outcome, message: str) -> Outcome:
     return outcome
 
 
-def _fdatasync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fdatasync(fd)  # the data and its size; the rest of the inode waits
-    finally:
-        os.close(fd)
-
-
-def _problem(future: Future[None]) -> BaseException | None:
-    # Waits for a sync; its exception, if it failed.
-    try:
-        future.result()
-    except Exception as exc:
-        return exc
-    return None
-
-
-# Syncs that may wait on the disk at once (files of a group commit plus their folders).
-SYNC_THREADS = 8
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class Archive:
     """A data folder: stored files plus their index. Safe to open from several servers at once.
 
@@ -129,7 +100,7 @@ class Archive:
         private_database(self.root / "index.sqlite")
         self.index = Index(self.root / "index.sqlite")
         self.index.on_stale = self._remove_stale_file
-        self._syncer: ThreadPoolExecutor | None = None  # made at the first durable commit
+        self._syncer = Syncer()
         # What a crashed process left: stale reservations, files no row refers to, temp files.
         reconcile(self)
         mark_open(self)
@@ -439,26 +410,22 @@ class Archive:
         return [p.outcome for p in pending]
 
     def _sync(self, pending: list[Pending]) -> list[Pending]:
-        # Every file not yet synced and every folder that got a file, all at once: the syncs
-        # wait on the disk side by side (the file system commits them together) instead of one
-        # after another. A file renamed into place before its data is synced is safe: until the
-        # index commit below it is an orphan, which the next start-up removes after a crash.
-        if self._syncer is None:
-            self._syncer = ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="dicomweb-nb-sync")
+        # Every file not yet synced and every folder that got a file, all at once. A file renamed
+        # into place before its data is synced is safe: until the index commit it is an orphan,
+        # which the next start-up removes after a crash.
         folders: dict[Path, list[Pending]] = {}
         for item in pending:
             folders.setdefault(item.path.parent, []).append(item)
-        dirs = {folder: self._syncer.submit(_fsync_dir, folder) for folder in folders}
-        files = {id(p): self._syncer.submit(_fdatasync, p.path) for p in pending if p.unsynced}
+        dirs, files = self._syncer.sync(folders, [p.path for p in pending if p.unsynced])
         ready: list[Pending] = []
         for folder, items in folders.items():
-            problem = _problem(dirs[folder])
+            problem = dirs[folder]
             if problem is not None:
                 log.warning("syncing %s failed: %s", folder.name, problem)
                 self._undo(items, f"The instance could not be written: {_reason(problem)}")
                 continue
             for item in items:
-                problem = _problem(files[id(item)]) if id(item) in files else None
+                problem = files.get(item.path)
                 if problem is None:
                     ready.append(item)
                 else:
