@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -180,3 +181,15 @@ def test_the_command_line_server_answers_small_requests_without_nagle_delays() -
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
     finally:
         sock.close()
+
+
+def test_servers_started_and_stopped_leave_no_sync_threads_behind(tmp_path: Path) -> None:
+    # A notebook's panel starts and stops servers; their durable commits share one pool.
+    from dicomweb_nb.server.syncing import SYNC_THREADS
+
+    for n in range(4):
+        with LocalServer(tmp_path / f"d{n}") as server:
+            parts = [make_instance("1.2.3", "1.2.3.1", f"1.2.3.1.{k}") for k in range(12)]
+            assert stow(server.url, parts).status_code == 200
+    syncing = [t for t in threading.enumerate() if t.name.startswith("dicomweb-nb-sync")]
+    assert 0 < len(syncing) <= SYNC_THREADS

@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import IO, BinaryIO
 
 from ..protocol.status import ALREADY_EXISTS, PROCESSING_FAILURE, VALIDATION_FAILED
+from . import syncing
 from .index import AlreadyExists, Index, InstanceRecord, Staged, StaleReservation
 from .ingest import InvalidInstance, ParsedInstance, parse_instance
 from .private import make_private_dirs, private_database, restrict_dir
 from .reconcile import mark_open, reconcile
 from .schema import DEFAULT_PARTITION_KEY
 from .stow_body import unwritten
-from .syncing import Syncer
 
 log = logging.getLogger("dicomweb_nb.server")
 
@@ -100,7 +100,6 @@ class Archive:
         private_database(self.root / "index.sqlite")
         self.index = Index(self.root / "index.sqlite")
         self.index.on_stale = self._remove_stale_file
-        self._syncer = Syncer()
         # What a crashed process left: stale reservations, files no row refers to, temp files.
         reconcile(self)
         mark_open(self)
@@ -416,7 +415,7 @@ class Archive:
         folders: dict[Path, list[Pending]] = {}
         for item in pending:
             folders.setdefault(item.path.parent, []).append(item)
-        dirs, files = self._syncer.sync(folders, [p.path for p in pending if p.unsynced])
+        dirs, files = syncing.sync(folders, [p.path for p in pending if p.unsynced])
         ready: list[Pending] = []
         for folder, items in folders.items():
             problem = dirs[folder]

@@ -9,6 +9,7 @@ in system calls, which release the GIL.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -47,36 +48,42 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-class Syncer:
-    """Syncs files and folders side by side; the thread pool is made at the first use."""
+# One pool for the process, made at the first use: archives come and go (a notebook's panel starts
+# and stops servers), and a pool each would leave its idle threads behind.
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
 
-    def __init__(self) -> None:
-        self._pool: ThreadPoolExecutor | None = None
 
-    def sync(
-        self, folders: Iterable[Path], files: Iterable[Path]
-    ) -> tuple[dict[Path, Exception | None], dict[Path, Exception | None]]:
-        """Sync folders and files at once and wait for all of them.
+def _the_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="dicomweb-nb-sync")
+        return _pool
 
-        Parameters
-        ----------
-        folders : iterable of Path
-            Folders to sync (:func:`fsync_dir`).
-        files : iterable of Path
-            Files whose data to sync (:func:`fdatasync`).
 
-        Returns
-        -------
-        (dict, dict)
-            For each folder, then each file: None when synced, else the exception.
-        """
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="dicomweb-nb-sync")
-        pool = self._pool
-        # Looked up at each call, so a test can put a failing sync in their place.
-        dirs = {folder: pool.submit(fsync_dir, folder) for folder in folders}
-        datas = {path: pool.submit(fdatasync, path) for path in files}
-        return _outcomes(dirs), _outcomes(datas)
+def sync(
+    folders: Iterable[Path], files: Iterable[Path]
+) -> tuple[dict[Path, Exception | None], dict[Path, Exception | None]]:
+    """Sync folders and files at once and wait for all of them.
+
+    Parameters
+    ----------
+    folders : iterable of Path
+        Folders to sync (:func:`fsync_dir`).
+    files : iterable of Path
+        Files whose data to sync (:func:`fdatasync`).
+
+    Returns
+    -------
+    (dict, dict)
+        For each folder, then each file: None when synced, else the exception.
+    """
+    pool = _the_pool()
+    # The functions are looked up at each call, so a test can put a failing sync in their place.
+    dirs = {folder: pool.submit(fsync_dir, folder) for folder in folders}
+    datas = {path: pool.submit(fdatasync, path) for path in files}
+    return _outcomes(dirs), _outcomes(datas)
 
 
 def _outcomes(futures: dict[Path, Future[None]]) -> dict[Path, Exception | None]:
