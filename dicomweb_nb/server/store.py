@@ -66,8 +66,6 @@ class Pending:
     outcome: Outcome
     staged: Staged
     path: Path
-    # Its data is not yet synced: commit syncs it, at the same time as its folder.
-    unsynced: bool = False
 
 
 def _failed(outcome: Outcome, message: str) -> Outcome:
@@ -75,6 +73,14 @@ def _failed(outcome: Outcome, message: str) -> Outcome:
     outcome.reason = PROCESSING_FAILURE
     outcome.message = message
     return outcome
+
+
+def _zero_preamble(path: Path) -> None:
+    # The reference zeroes the 128-byte preamble of what it stores; nothing else changes.
+    with open(path, "r+b") as fh:
+        if fh.read(PREAMBLE + 4)[PREAMBLE:] == b"DICM":
+            fh.seek(0)
+            fh.write(bytes(PREAMBLE))
 
 
 class Archive:
@@ -242,7 +248,6 @@ class Archive:
         Pending or Outcome
             A pending instance for :meth:`commit`, or the failed outcome.
         """
-        data = temp if isinstance(temp, bytes) else None
         try:
             try:
                 # A part received in memory is parsed there (large values stay unread).
@@ -292,7 +297,9 @@ class Archive:
                     self._release(watermark, parsed.sop_uid)
                     return _failed(outcome, unwritten(exc).message)
             try:
-                staged = self._place(temp, parsed, watermark, partition, synced=data is not None)
+                if isinstance(temp, Path):
+                    _zero_preamble(temp)  # received to disk; _write_temp zeroes it as it writes
+                staged = self._place(temp, parsed, watermark, partition)
             except Exception as exc:
                 log.warning("storing %s failed: %s", parsed.sop_uid, exc)
                 self._release(watermark, parsed.sop_uid)
@@ -300,15 +307,14 @@ class Archive:
             outcome.warnings = parsed.warnings
             outcome.warning_reason = parsed.warning_reason
             outcome.multi_valued = parsed.multi_valued
-            return Pending(outcome, staged, self.root / staged.record.path, data is not None)
+            return Pending(outcome, staged, self.root / staged.record.path)
         finally:
             if isinstance(temp, Path):
                 with contextlib.suppress(FileNotFoundError):
                     temp.unlink()
 
     def _write_temp(self, data: bytes) -> Path:
-        # One write of the whole part, its preamble zeroed as the reference stores it (_place
-        # does the same for a part received to disk).
+        # One write of the whole part, its preamble zeroed as the reference stores it.
         fh, path = self.temp_file()
         try:
             try:
@@ -331,27 +337,12 @@ class Archive:
         except Exception:  # the same full disk; the reservation stays "being created"
             log.exception("releasing the reservation of %s failed", sop_uid)
 
-    def _finish_received(self, temp: Path) -> int:
-        # A part received to disk (a large one): zero its preamble in place, sync it.
-        with open(temp, "r+b") as fh:
-            head = fh.read(PREAMBLE + 4)
-            if head[PREAMBLE:] == b"DICM":
-                fh.seek(0)
-                fh.write(bytes(PREAMBLE))  # the reference zeroes the preamble; nothing else changes
-            fh.flush()
-            if self.durable:
-                os.fdatasync(fh.fileno())  # the data and its size; the rest of the inode waits
-            return os.fstat(fh.fileno()).st_size
-
-    def _place(
-        self, temp: Path, parsed: ParsedInstance, watermark: int, partition: int, *, synced: bool
-    ) -> Staged:
+    def _place(self, temp: Path, parsed: ParsedInstance, watermark: int, partition: int) -> Staged:
         rel = self.file_of(
             partition, parsed.study_uid, parsed.series_uid, parsed.sop_uid, watermark
         )
         final = self.root / rel
-        # Written by _write_temp (preamble zeroed; synced by commit), or received to disk.
-        size = temp.stat().st_size if synced else self._finish_received(temp)
+        size = temp.stat().st_size  # its data is synced by commit, with its folder
         for attempt in range(3):
             make_private_dirs(final.parent)
             try:
@@ -377,11 +368,11 @@ class Archive:
     def commit(self, pending: list[Pending]) -> list[Outcome]:
         """Make staged instances durable and indexed: the group commit of a STOW request.
 
-        Each folder that got a file is synced once, then one index transaction stores them all
-        (one log sync for the group). Only then are they acknowledged; a crash before leaves
-        reservations and files that the next start-up removes, and the client never heard
-        "stored". When the group's commit fails, each instance is tried alone, so every one
-        gets its own outcome.
+        Every file's data and each folder that got one are synced (all at once), then one index
+        transaction stores them all (one log sync for the group). Only then are they
+        acknowledged; a crash before leaves reservations and files that the next start-up
+        removes, and the client never heard "stored". When the group's commit fails, each
+        instance is tried alone, so every one gets its own outcome.
 
         Parameters
         ----------
@@ -415,7 +406,7 @@ class Archive:
         folders: dict[Path, list[Pending]] = {}
         for item in pending:
             folders.setdefault(item.path.parent, []).append(item)
-        dirs, files = syncing.sync(folders, [p.path for p in pending if p.unsynced])
+        dirs, files = syncing.sync(folders, [p.path for p in pending])
         ready: list[Pending] = []
         for folder, items in folders.items():
             problem = dirs[folder]

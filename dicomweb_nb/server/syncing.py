@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 # Syncs that may wait on the disk at once (files of a group commit plus their folders).
 SYNC_THREADS = 8
+
+
+def _opened(path: Path, sync: Callable[[int], None]) -> None:
+    fd = os.open(path, os.O_RDONLY)  # a read-only descriptor syncs as well as a writable one
+    try:
+        sync(fd)
+    finally:
+        os.close(fd)
 
 
 def fdatasync(path: Path) -> None:
@@ -26,11 +34,7 @@ def fdatasync(path: Path) -> None:
     path : Path
         The file.
     """
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fdatasync(fd)
-    finally:
-        os.close(fd)
+    _opened(path, os.fdatasync)
 
 
 def fsync_dir(path: Path) -> None:
@@ -41,11 +45,7 @@ def fsync_dir(path: Path) -> None:
     path : Path
         The folder.
     """
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _opened(path, os.fsync)
 
 
 # One pool for the process, made at the first use: archives come and go (a notebook's panel starts
