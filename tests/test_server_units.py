@@ -14,7 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from dicomweb_nb.protocol.multipart import BodyPart, iter_message
-from dicomweb_nb.server import stow_body
+from dicomweb_nb.server import body_blocks, stow_body
 from dicomweb_nb.server.app import create_app
 from dicomweb_nb.server.errors import RequestError
 from dicomweb_nb.server.index import Index
@@ -268,7 +268,7 @@ def test_file_blocks_encode_as_iter_message(
 ) -> None:
     # Files read straight into reused blocks: the same bytes as the generic encoder, whatever
     # the block size (heads and delimiters straddling blocks, files larger than a block).
-    monkeypatch.setattr(wado_routes, "GATHER", gather)
+    monkeypatch.setattr(body_blocks, "BLOCK", gather)
     sizes = [0, 1, 63, 64, 65, 200, 1000]
     stored = []
     for n, size in enumerate(sizes):
@@ -277,8 +277,8 @@ def test_file_blocks_encode_as_iter_message(
         part = BodyPart("application/dicom", size, lambda p=path: [p.read_bytes()])  # type: ignore[misc]
         stored.append((part, open(path, "rb")))  # noqa: SIM115 (closed below)
     try:
-        blocks = wado_routes._file_blocks(stored)("b0")
-        sent = b"".join(bytes(b) for b in blocks)  # copied as sent: the block is reused
+        pieces = wado_routes._stored_message(stored, "b0")
+        sent = b"".join(bytes(b) for b in body_blocks.blocks(pieces))  # the block is reused
     finally:
         for _, fh in stored:
             fh.close()

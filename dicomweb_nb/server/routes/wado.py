@@ -10,12 +10,11 @@ reads and codecs never block the event loop.
 
 from __future__ import annotations
 
-import io
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from functools import partial
 from http import HTTPStatus
-from typing import BinaryIO, cast
+from typing import BinaryIO
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -32,6 +31,7 @@ from ...protocol.multipart import (
     related_content_type,
 )
 from .. import bulkdata, rendering, transcode
+from ..body_blocks import FileSpan, blocks
 from ..context import archive_of, base_url, path_uids
 from ..errors import RequestError
 from ..frame_parts import frame_parts, parse_frame_list
@@ -173,7 +173,7 @@ def retrieve(request: Request) -> Response:
                 headers = {"Content-Type": part.content_type, "Content-Length": str(part.size)}
                 return StreamingResponse(_closing(part.chunks(), files), headers=headers)
             if choice.transfer_syntax in ("*", first_record.transfer_syntax):
-                return _multipart([part], files, _file_blocks([(part, first)]))
+                return _multipart([part], files, [(part, first)])
             return _multipart([part], files)
         if None not in files and all(
             choice.transfer_syntax in ("*", r.transfer_syntax) for r, _ in opened
@@ -182,7 +182,7 @@ def retrieve(request: Request) -> Response:
             # and the files are read straight into the blocks sent.
             parts = [_instance_part(fh, r, choice) for r, fh in opened if fh is not None]
             stored = [(p, fh) for p, (_, fh) in zip(parts, opened, strict=True) if fh is not None]
-            return _multipart(parts, files, _file_blocks(stored))
+            return _multipart(parts, files, stored)
     except BaseException:
         for fh in files:
             if fh is not None:
@@ -194,84 +194,28 @@ def retrieve(request: Request) -> Response:
 def _multipart(
     parts: Iterable[BodyPart],
     files: list[BinaryIO | None],
-    blocks: Callable[[str], Iterator[bytes | memoryview]] | None = None,
+    stored: list[tuple[BodyPart, BinaryIO]] | None = None,
 ) -> StreamingResponse:
+    # ``stored``: the parts are these whole files, sent as stored (read straight into the blocks).
     boundary = new_boundary()
     # The reference answers without a type parameter; each part names its own type.
     headers = {"Content-Type": related_content_type(boundary)}
     length = message_length(parts, boundary) if isinstance(parts, list) else None
     if length is not None:
         headers["Content-Length"] = str(length)
-    body = blocks(boundary) if blocks else _gathered(iter_message(parts, boundary))
-    return StreamingResponse(_closing(body, files), headers=headers)
+    pieces = _stored_message(stored, boundary) if stored else iter_message(parts, boundary)
+    return StreamingResponse(_closing(blocks(pieces), files), headers=headers)
 
 
-# StreamingResponse fetches each piece of a sync body in a worker thread; at ~3 pieces per
-# instance (head, data, CRLF) the hand-offs, not the bytes, were the cost (profiled: ~45 % of the
-# server's time in thread hand-off). Pieces are gathered into blocks of this size instead: one
-# hand-off per block, for one copy of each byte (1 MiB: memory per request stays small).
-GATHER = 1 << 20
-
-
-def _gathered(pieces: Iterable[bytes]) -> Iterator[bytes]:
-    block: list[bytes] = []
-    size = 0
-    for piece in pieces:
-        block.append(piece)
-        size += len(piece)
-        if size >= GATHER:
-            yield b"".join(block)
-            block, size = [], 0
-    if block:
-        yield b"".join(block)
-
-
-def _file_blocks(
-    stored: list[tuple[BodyPart, BinaryIO]],
-) -> Callable[[str], Iterator[bytes | memoryview]]:
-    """Encode parts that are whole files as :func:`iter_message` would, in blocks of GATHER.
-
-    Each file is read with ``readinto`` into one block that is sent and then filled again:
-    no bytes object per read, no copy to join pieces (a study retrieve's server time was
-    mostly such copies and the page faults of fresh 1 MiB buffers). The block is reused only
-    after it was sent: StreamingResponse asks for the next one once ``send`` returned, and the
-    server has copied or written the bytes by then.
-    """
-
-    def blocks(boundary: str) -> Iterator[bytes | memoryview]:
-        buf = bytearray(GATHER)
-        view = memoryview(buf)
-        pos = 0
-        for part, fh in stored:
-            for piece in (part_head(boundary, part.content_type), None, b"\r\n"):
-                if piece is None:
-                    fh.seek(0)
-                    left = part.size or 0
-                    while left:
-                        if pos == GATHER:
-                            yield view
-                            pos = 0
-                        n = cast(io.BufferedReader, fh).readinto(
-                            view[pos : pos + min(left, GATHER - pos)]
-                        )
-                        if not n:
-                            raise OSError("A stored file is shorter than when it was opened.")
-                        pos += n
-                        left -= n
-                    continue
-                if pos + len(piece) > GATHER:
-                    yield view[:pos]
-                    pos = 0
-                view[pos : pos + len(piece)] = piece
-                pos += len(piece)
-        tail = closing(boundary)
-        if pos + len(tail) > GATHER:
-            yield view[:pos]
-            pos = 0
-        view[pos : pos + len(tail)] = tail
-        yield view[: pos + len(tail)]
-
-    return blocks
+def _stored_message(
+    stored: list[tuple[BodyPart, BinaryIO]], boundary: str
+) -> Iterator[bytes | FileSpan]:
+    # iter_message's pieces, each file as a span to read into the block.
+    for part, fh in stored:
+        yield part_head(boundary, part.content_type)
+        yield FileSpan(fh, part.size or 0)
+        yield b"\r\n"
+    yield closing(boundary)
 
 
 async def metadata(request: Request) -> Response:
