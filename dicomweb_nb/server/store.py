@@ -28,7 +28,6 @@ from .ingest import InvalidInstance, ParsedInstance, parse_instance
 from .private import make_private_dirs, private_database, restrict_dir
 from .reconcile import mark_open, reconcile
 from .schema import DEFAULT_PARTITION_KEY
-from .stow_body import unwritten
 
 log = logging.getLogger("dicomweb_nb.server")
 
@@ -73,6 +72,22 @@ def _failed(outcome: Outcome, message: str) -> Outcome:
     outcome.reason = PROCESSING_FAILURE
     outcome.message = message
     return outcome
+
+
+def unwritten_message(exc: OSError) -> str:
+    """Say why a received part could not be written, without the file's path.
+
+    Parameters
+    ----------
+    exc : OSError
+        The error (``str(exc)`` would name the path).
+
+    Returns
+    -------
+    str
+        E.g. "The part could not be written to disk: No space left on device."
+    """
+    return f"The part could not be written to disk: {exc.strerror or type(exc).__name__}."
 
 
 def _zero_preamble(path: Path) -> None:
@@ -295,7 +310,7 @@ class Archive:
                     temp = self._write_temp(temp)
                 except OSError as exc:
                     self._release(watermark, parsed.sop_uid)
-                    return _failed(outcome, unwritten(exc).message)
+                    return _failed(outcome, unwritten_message(exc))
             try:
                 if isinstance(temp, Path):
                     _zero_preamble(temp)  # received to disk; _write_temp zeroes it as it writes

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from ..protocol.media import parse_media_type
 from ..protocol.multipart import MAX_BOUNDARY_LENGTH, MultipartError, StreamingDecoder
 from .errors import RequestError
+from .store import unwritten_message
 
 
 @dataclass(frozen=True)
@@ -42,15 +43,14 @@ def unwritten(exc: OSError) -> UnwrittenPart:
     Parameters
     ----------
     exc : OSError
-        The error (``str(exc)`` would name the path).
+        The error.
 
     Returns
     -------
     UnwrittenPart
-        E.g. "The part could not be written to disk: No space left on device."
+        With the store's wording (:func:`.store.unwritten_message`).
     """
-    reason = exc.strerror or type(exc).__name__
-    return UnwrittenPart(f"The part could not be written to disk: {reason}.")
+    return UnwrittenPart(unwritten_message(exc))
 
 
 def check_content_type(header: str | None) -> tuple[bool, str | None]:
