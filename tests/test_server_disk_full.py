@@ -163,10 +163,10 @@ def test_the_index_filling_up(
             return SOPS[1] in args
         return any(item.record.sop_uid == SOPS[1] for item in args[0])
 
-    def full(self: Index, *args: Any) -> Any:
+    def full(self: Index, *args: Any, **kwargs: Any) -> Any:
         if names_second(args):
             raise sqlite3.OperationalError("database or disk is full")
-        return original(self, *args)
+        return original(self, *args, **kwargs)
 
     monkeypatch.setattr(Index, method, full)
     r = _stow(client, SOPS)

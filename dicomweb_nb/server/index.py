@@ -26,6 +26,8 @@ from .reservations import current_owner, owner_alive
 from .schema import DEFAULT_PARTITION_KEY, INSTANCE_VALUE_COLUMNS, create_or_migrate
 
 CREATING, CREATED = 0, 1
+# How long a write waits for the writers before it (in this process or another) to finish.
+BUSY_TIMEOUT_S = 30
 log = logging.getLogger("dicomweb_nb.server")
 
 
@@ -103,6 +105,10 @@ class Index:
         # Called with a reservation taken over from a dead owner, after the takeover commits,
         # so the archive can remove a file the dead process may have left (set by the Archive).
         self.on_stale: Callable[[StaleReservation], None] | None = None
+        # Write transactions of this process queue here, woken as soon as the writer before them
+        # commits: SQLite's busy handler would sleep a millisecond or more per retry. (Other
+        # processes on the same folder still meet SQLite's lock and its busy timeout.)
+        self._writing = threading.Lock()
         with self.write() as db:
             if create_or_migrate(db, utc_timestamp()):
                 counted = rollups.rebuild(db)
@@ -123,7 +129,7 @@ class Index:
             db = sqlite3.connect(self.db_path, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
-            db.execute("PRAGMA busy_timeout=30000")
+            db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
             from .query_sql import register_functions
 
             register_functions(db)
@@ -146,19 +152,24 @@ class Index:
             The connection inside the transaction.
         """
         db = self.connection()
-        if not durable:
-            db.execute("PRAGMA synchronous=OFF")
+        if not self._writing.acquire(timeout=BUSY_TIMEOUT_S):
+            raise sqlite3.OperationalError("database is locked")
         try:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-        finally:
             if not durable:
-                db.execute("PRAGMA synchronous=FULL")
+                db.execute("PRAGMA synchronous=OFF")
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+            finally:
+                if not durable:
+                    db.execute("PRAGMA synchronous=FULL")
+        finally:
+            self._writing.release()
 
     # Partitions ---------------------------------------------------------------------------
 
@@ -324,7 +335,9 @@ class Index:
             return bool(stored_path == path)
         return owner_alive(owner, time.time() - reserved_at)
 
-    def commit(self, staged: list[Staged]) -> None:
+    def commit(
+        self, staged: list[Staged], *, before_commit: Callable[[], None] | None = None
+    ) -> None:
         """Mark reserved instances as stored, update their studies and series, log the changes.
 
         All in one transaction, so a request of many instances syncs the log once (group
@@ -334,6 +347,10 @@ class Index:
         ----------
         staged : list of Staged
             The instances, each reserved and written to disk.
+        before_commit : callable, optional
+            Called inside the transaction after its statements, just before it commits; what
+            it raises rolls the transaction back. The store waits for its file syncs here, so
+            the statements run while the disk syncs.
 
         Raises
         ------
@@ -386,6 +403,8 @@ class Index:
                         record.watermark,
                     ),
                 )
+            if before_commit is not None:
+                before_commit()
 
     # Reading ------------------------------------------------------------------------------
 

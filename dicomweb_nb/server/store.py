@@ -67,6 +67,10 @@ class Pending:
     path: Path
 
 
+class _NotDurable(Exception):
+    """Some files or folders of a group could not be synced: its index transaction rolls back."""
+
+
 def _failed(outcome: Outcome, message: str) -> Outcome:
     outcome.stored = False
     outcome.reason = PROCESSING_FAILURE
@@ -301,19 +305,20 @@ class Archive:
             except Exception as exc:  # the index cannot take a row: "database or disk is full"
                 log.warning("reserving %s failed: %s", parsed.sop_uid, exc)
                 return _failed(outcome, f"The instance could not be indexed: {_reason(exc)}")
+            received_to_disk = isinstance(temp, Path)
             if isinstance(temp, bytes):
                 # Written in this thread: while the write's system calls run (without the
                 # GIL) the event loop receives the next part. A writer thread overlapping the
                 # parse was tried and lost: it could not start until the parse let go of the
                 # GIL.
                 try:
-                    temp = self._write_temp(temp)
+                    temp = self._write_temp(temp)  # zeroes the preamble as it writes
                 except OSError as exc:
                     self._release(watermark, parsed.sop_uid)
                     return _failed(outcome, unwritten_message(exc))
             try:
-                if isinstance(temp, Path):
-                    _zero_preamble(temp)  # received to disk; _write_temp zeroes it as it writes
+                if received_to_disk:
+                    _zero_preamble(temp)
                 staged = self._place(temp, parsed, watermark, partition)
             except Exception as exc:
                 log.warning("storing %s failed: %s", parsed.sop_uid, exc)
@@ -383,11 +388,13 @@ class Archive:
     def commit(self, pending: list[Pending]) -> list[Outcome]:
         """Make staged instances durable and indexed: the group commit of a STOW request.
 
-        Every file's data and each folder that got one are synced (all at once), then one index
-        transaction stores them all (one log sync for the group). Only then are they
+        Every file's data and every folder on the files' paths are synced (all at once); the
+        index transaction that stores them all runs its statements meanwhile and commits (one
+        log sync for the group) only when every sync has succeeded. Only then are they
         acknowledged; a crash before leaves reservations and files that the next start-up
-        removes, and the client never heard "stored". When the group's commit fails, each
-        instance is tried alone, so every one gets its own outcome.
+        removes, and the client never heard "stored". An instance whose file or folder could
+        not be synced fails alone; when the index refuses the group, each instance is tried
+        alone, so every one gets its own outcome.
 
         Parameters
         ----------
@@ -399,44 +406,77 @@ class Archive:
         list of Outcome
             One per pending instance, in the same order.
         """
-        ready = self._sync(pending) if self.durable else list(pending)
-        try:
-            self.index.commit([p.staged for p in ready])
-            committed = ready
-        except Exception as exc:
-            if len(ready) == 1:
-                log.warning("indexing %s failed: %s", ready[0].staged.record.sop_uid, exc)
-                self._undo(ready, f"The instance could not be indexed: {_reason(exc)}")
-                committed = []
-            else:
-                committed = [p for p in ready if self.commit([p])[0].stored]
+        if not self.durable:
+            committed = self._index(pending)
+        else:
+            syncs = self._start_syncs(pending)
+            unsynced: dict[int, Exception] | None = None
+
+            def wait_for_syncs() -> None:
+                nonlocal unsynced
+                unsynced = self._unsynced(pending, syncs)
+                if unsynced:
+                    raise _NotDurable  # rolled back; the synced ones are committed below
+
+            try:
+                self.index.commit([p.staged for p in pending], before_commit=wait_for_syncs)
+                committed = pending
+            except Exception as exc:
+                if unsynced is None:  # the index failed before the syncs were waited for
+                    log.warning("indexing %d instance(s) failed: %s", len(pending), exc)
+                    unsynced = self._unsynced(pending, syncs)
+                # Undone only now: a release is a write, which waits for the transaction.
+                for n, problem in unsynced.items():
+                    item = pending[n]
+                    log.warning("syncing %s failed: %s", item.staged.record.sop_uid, problem)
+                    self._undo([item], f"The instance could not be written: {_reason(problem)}")
+                committed = self._index([p for n, p in enumerate(pending) if n not in unsynced])
         for item in committed:
             item.outcome.stored = True
         return [p.outcome for p in pending]
 
-    def _sync(self, pending: list[Pending]) -> list[Pending]:
-        # Every file not yet synced and every folder that got a file, all at once. A file renamed
-        # into place before its data is synced is safe: until the index commit it is an orphan,
-        # which the next start-up removes after a crash.
-        folders: dict[Path, list[Pending]] = {}
-        for item in pending:
-            folders.setdefault(item.path.parent, []).append(item)
-        dirs, files = syncing.sync(folders, [p.path for p in pending])
-        ready: list[Pending] = []
-        for folder, items in folders.items():
-            problem = dirs[folder]
+    def _index(self, items: list[Pending]) -> list[Pending]:
+        # Index items whose files are durable; when the group is refused, each alone.
+        if not items:
+            return []
+        try:
+            self.index.commit([p.staged for p in items])
+            return items
+        except Exception as exc:
+            if len(items) > 1:
+                return [p for p in items if self._index([p])]
+            log.warning("indexing %s failed: %s", items[0].staged.record.sop_uid, exc)
+            self._undo(items, f"The instance could not be indexed: {_reason(exc)}")
+            return []
+
+    def _folders_of(self, path: Path) -> list[Path]:
+        # The file's folder and every folder above it up to instances/: a folder made for this
+        # file (a new study or series) survives power loss only once its parent is synced too,
+        # and a folder made by another request may not be synced yet. A folder with nothing new
+        # syncs in tens of microseconds, so all are synced rather than tracked.
+        chain = []
+        for folder in path.parents:
+            chain.append(folder)
+            if folder == self.instances_dir:
+                break
+        return chain
+
+    def _start_syncs(self, pending: list[Pending]) -> syncing.Syncs:
+        folders = {folder for item in pending for folder in self._folders_of(item.path)}
+        return syncing.start(sorted(folders), [p.path for p in pending])
+
+    def _unsynced(self, pending: list[Pending], syncs: syncing.Syncs) -> dict[int, Exception]:
+        # Wait for the syncs: which instances (by position) had their file or a folder on their
+        # path fail. A file renamed into place before its data is synced is safe: until the
+        # index commit it is an orphan, which the next start-up removes after a crash.
+        dirs, files = syncs.wait()
+        failed: dict[int, Exception] = {}
+        for n, item in enumerate(pending):
+            problems = [dirs[f] for f in self._folders_of(item.path)] + [files[item.path]]
+            problem = next((p for p in problems if p is not None), None)
             if problem is not None:
-                log.warning("syncing %s failed: %s", folder.name, problem)
-                self._undo(items, f"The instance could not be written: {_reason(problem)}")
-                continue
-            for item in items:
-                problem = files.get(item.path)
-                if problem is None:
-                    ready.append(item)
-                else:
-                    log.warning("syncing %s failed: %s", item.staged.record.sop_uid, problem)
-                    self._undo([item], f"The instance could not be written: {_reason(problem)}")
-        return ready
+                failed[n] = problem
+        return failed
 
     def _undo(self, items: list[Pending], message: str) -> None:
         for item in items:

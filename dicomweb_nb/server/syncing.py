@@ -1,6 +1,6 @@
 """Making stored files durable: their data and their folders synced side by side.
 
-A group commit syncs every new file's data and every folder that got one before the index commit
+A group commit syncs every new file's data and every folder on its path before the index commit
 that acknowledges them. The syncs wait on the disk at the same time, from a small thread pool (the
 file system commits them together), instead of one after another. The pool's threads only wait
 in system calls, which release the GIL.
@@ -62,10 +62,34 @@ def _the_pool() -> ThreadPoolExecutor:
         return _pool
 
 
-def sync(
-    folders: Iterable[Path], files: Iterable[Path]
-) -> tuple[dict[Path, Exception | None], dict[Path, Exception | None]]:
-    """Sync folders and files at once and wait for all of them.
+class Syncs:
+    """Syncs under way, started by :func:`start`; :meth:`wait` gives their outcomes.
+
+    Parameters
+    ----------
+    dirs, datas : dict of Path to Future
+        The folder syncs and the file-data syncs.
+    """
+
+    def __init__(self, dirs: dict[Path, Future[None]], datas: dict[Path, Future[None]]) -> None:
+        self._dirs, self._datas = dirs, datas
+
+    def wait(self) -> tuple[dict[Path, Exception | None], dict[Path, Exception | None]]:
+        """Wait for every sync.
+
+        Returns
+        -------
+        (dict, dict)
+            For each folder, then each file: None when synced, else the exception.
+        """
+        return _outcomes(self._dirs), _outcomes(self._datas)
+
+
+def start(folders: Iterable[Path], files: Iterable[Path]) -> Syncs:
+    """Start syncing folders and files at once, without waiting for them.
+
+    The caller works on meanwhile (the index transaction of a commit runs its statements while
+    the disk syncs) and waits with :meth:`Syncs.wait` before it acknowledges anything.
 
     Parameters
     ----------
@@ -76,14 +100,14 @@ def sync(
 
     Returns
     -------
-    (dict, dict)
-        For each folder, then each file: None when synced, else the exception.
+    Syncs
+        The syncs under way.
     """
     pool = _the_pool()
     # The functions are looked up at each call, so a test can put a failing sync in their place.
     dirs = {folder: pool.submit(fsync_dir, folder) for folder in folders}
     datas = {path: pool.submit(fdatasync, path) for path in files}
-    return _outcomes(dirs), _outcomes(datas)
+    return Syncs(dirs, datas)
 
 
 def _outcomes(futures: dict[Path, Future[None]]) -> dict[Path, Exception | None]:
