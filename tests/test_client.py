@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import io
 import threading
+import time
 import tracemalloc
 import warnings
 from collections.abc import Callable, Iterator
@@ -24,6 +25,8 @@ from dicomweb_nb.client import (
     InvalidInput,
     NotAcceptable,
     NotFound,
+    ProtocolError,
+    Timeout,
     Unauthorized,
     sources,
 )
@@ -571,3 +574,85 @@ def test_files_are_identified_from_their_head_as_from_the_whole(
     assert sources._identify_file(tmp_path / "no-pixels.dcm") == (ds.SOPInstanceUID, ds.SOPClassUID)
     sources._identify_file(tmp_path / "big-header.dcm")
     assert read_whole == [tmp_path / "big-header.dcm"]  # only it needed the file read again
+
+
+class _BrokenOff(http.server.BaseHTTPRequestHandler):
+    """Sends the start of a study's multipart answer, then hangs up: a server that died mid-answer.
+
+    ``chunked`` is set per test: the answer is chunked, or promises a Content-Length it never
+    fills. ``stall``: seconds to wait silently before hanging up.
+    """
+
+    chunked = True
+    stall = 0.0
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        start = (
+            b"--b\r\nContent-Type: application/dicom\r\n\r\n" + bytes(128) + b"DICM" + bytes(5000)
+        )
+        content_type = 'multipart/related; type="application/dicom"; boundary=b'
+        if self.path.endswith("/studies"):  # a search: JSON, read whole before it is returned
+            start, content_type = (
+                b'[{"0020000D": {"vr": "UI", "Value": ["1.2',
+                "application/dicom+json",
+            )
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        if self.chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(b"%x\r\n" % (len(start) + 1000) + start)  # the chunk never ends
+        else:
+            self.send_header("Content-Length", str(len(start) + 100_000))
+            self.end_headers()
+            self.wfile.write(start)
+        self.wfile.flush()
+        if self.stall:
+            time.sleep(self.stall)  # then hang up, long after the client gave up
+        self.close_connection = True
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("chunked", [True, False], ids=["chunked", "content-length"])
+@pytest.mark.parametrize("call", ["iter_study", "save_study", "search_for_studies"])
+def test_an_answer_that_breaks_off_is_a_protocol_error(
+    chunked: bool, call: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: requests' ChunkedEncodingError came through, not the documented ProtocolError.
+    monkeypatch.setattr(_BrokenOff, "chunked", chunked)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _BrokenOff)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        client = DicomWebClient(f"http://127.0.0.1:{httpd.server_port}/v1", retries=0, timeout=5)
+        with pytest.raises(ProtocolError, match="broke off before its end") as caught:
+            if call == "iter_study":
+                list(client.iter_study("1.2.3"))
+            elif call == "save_study":
+                client.save_study("1.2.3", tmp_path)
+            else:
+                client.search_for_studies()
+        studies = f"http://127.0.0.1:{httpd.server_port}/v1/studies"
+        assert str(caught.value).startswith(
+            f"GET {studies}:" if call == "search_for_studies" else f"{studies}/1.2.3:"
+        )
+        assert isinstance(caught.value.__cause__, requests.exceptions.ChunkedEncodingError)
+        assert list(tmp_path.rglob("*")) == []  # nothing half-written is left behind
+    finally:
+        httpd.shutdown()
+
+
+def test_an_answer_that_stalls_mid_way_is_a_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A streamed body that stops arriving: requests' ConnectionError (its read timeout) came
+    # through before; now the client's Timeout, saying what to do.
+    monkeypatch.setattr(_BrokenOff, "stall", 3.0)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _BrokenOff)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        client = DicomWebClient(f"http://127.0.0.1:{httpd.server_port}/v1", retries=0, timeout=1)
+        with pytest.raises(Timeout, match=r"stopped arriving mid-way.*raise timeout="):
+            list(client.iter_study("1.2.3"))
+    finally:
+        httpd.shutdown()

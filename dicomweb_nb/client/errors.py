@@ -25,7 +25,11 @@ In Jupyter each of them shows as one line saying what failed and what to do (IPy
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+import requests
 
 #: How long the one line shown in Jupyter may get before it is cut (``str(exc)`` is whole).
 ONE_LINE = 300
@@ -204,3 +208,57 @@ HINTS: dict[int, str] = {
     429: "the server is throttling; retry later",
     503: "the server is busy or down; retry later",
 }
+
+
+def broken_off(where: str) -> ProtocolError:
+    """Return the error for a response body that ended before what its framing promised.
+
+    Parameters
+    ----------
+    where : str
+        What was being read, to start the message (the method and URL, or the URL).
+
+    Returns
+    -------
+    ProtocolError
+        Saying so in one line, with what to do.
+    """
+    return ProtocolError(
+        f"{where}: the answer broke off before its end (the server stopped sending); try again."
+    )
+
+
+@contextmanager
+def reading_body(where: str) -> Iterator[None]:
+    """Turn a response body that breaks off or stalls while it is read into this module's errors.
+
+    ``requests`` raises its own exceptions while a body is read (``ChunkedEncodingError`` for a
+    connection closed early, ``ConnectionError`` for a read timeout of a streamed body); they
+    are chained as ``__cause__``, as everywhere in the client.
+
+    Parameters
+    ----------
+    where : str
+        What was being read, to start the message (the method and URL, or the URL).
+
+    Yields
+    ------
+    None
+        While the body is read.
+
+    Raises
+    ------
+    ProtocolError
+        The body ended before what its framing promised (a server stopped mid-answer).
+    Timeout
+        A streamed body stopped arriving for longer than the timeout.
+    """
+    try:
+        yield
+    except requests.exceptions.ChunkedEncodingError as exc:
+        raise broken_off(where) from exc
+    except requests.ConnectionError as exc:
+        raise Timeout(
+            f"{where}: the answer stopped arriving mid-way; the server may be busy, or raise "
+            "timeout=."
+        ) from exc

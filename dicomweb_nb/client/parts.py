@@ -16,7 +16,7 @@ from pydicom.tag import Tag
 from ..protocol.media import parse_media_type
 from ..protocol.multipart import MultipartError, Part, StreamingDecoder, iter_parts
 from ..protocol.uids import is_valid_uid
-from .errors import InvalidInput, ProtocolError
+from .errors import InvalidInput, ProtocolError, reading_body
 
 CHUNK = 1 << 20
 
@@ -56,11 +56,13 @@ def stream_parts(response: requests.Response) -> Iterator[Part]:
     Raises
     ------
     ProtocolError
-        A multipart body without a boundary, or one that breaks off.
+        A multipart body without a boundary, or a body that breaks off.
+    Timeout
+        A body that stops arriving for longer than the client's timeout.
     """
     media = parse_media_type(response.headers.get("Content-Type", ""))
     mime, params = media.mime, media.params
-    with response:
+    with response, reading_body(response.url):
         if not mime.startswith("multipart/"):
             yield Part({"content-type": response.headers.get("Content-Type", "")}, response.content)
             return
@@ -92,13 +94,15 @@ def save_parts(response: requests.Response, folder: Path) -> list[Path]:
     Raises
     ------
     ProtocolError
-        A multipart body that breaks off (the part being written is removed).
+        A body that breaks off (the part being written is removed).
+    Timeout
+        A body that stops arriving for longer than the client's timeout.
     """
     media = parse_media_type(response.headers.get("Content-Type", ""))
     mime, params = media.mime, media.params
     written: list[Path] = []
     made: set[Path] = {folder}  # the folders known to exist, so each is made once
-    with response:
+    with response, reading_body(response.url):
         if not mime.startswith("multipart/"):
             single = _PartFile(folder)
             try:

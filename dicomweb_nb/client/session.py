@@ -21,6 +21,7 @@ from .errors import (
     InvalidInput,
     PartitionNotFound,
     Timeout,
+    broken_off,
 )
 from .partitions import in_words, is_missing_partition
 
@@ -290,6 +291,8 @@ class Session:
             response = self._http.request(
                 method, target, headers=headers, data=data, stream=stream, timeout=self.timeout
             )
+        except requests.exceptions.ChunkedEncodingError as exc:
+            raise broken_off(f"{method} {url}") from exc  # a body read here (not streamed)
         except requests.Timeout as exc:
             raise Timeout(
                 f"{method} {url}: no answer within {self.timeout} s; the server may be busy, "
