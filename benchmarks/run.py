@@ -5,7 +5,9 @@
 
 Each client × server pair runs in its own process (so peak RSS is that client's alone) on its own
 copy of a synthetic archive. Prints a table and writes benchmarks/results/run-<time>.json with
-ratios ours ÷ theirs per operation. Not a test; needs Debian's orthanc + orthanc-dicomweb.
+ratios ours ÷ theirs per operation. STOW's ratio against Orthanc comes from alternating rounds
+(stow_rounds.py), the pair table's STOW lines from one pass each. Not a test; needs Debian's
+orthanc + orthanc-dicomweb.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).parent))
 from servers import start_orthanc, start_ours, start_static
+from stow_rounds import measure as stow_rounds
+from stow_rounds import report as report_stow_rounds
 
 from dicomweb_nb import samples
 
@@ -271,6 +275,12 @@ def main() -> None:
                 proc.terminate()
                 proc.wait()
             print(f"done: {client_name} | {server_name}", file=sys.stderr)
+        # STOW's ours ÷ Orthanc figures: alternating rounds, both servers up at once (one pass per
+        # pair above is a second or two of STOW, minutes apart: too noisy for a ratio).
+        results["stow alternating"] = stow_rounds(
+            root / "stow-rounds", rounds=3 if args.quick else 7, instances=20 if args.quick else 100
+        )
+        print("done: STOW alternating rounds", file=sys.stderr)
         # The raw limit: the same bytes as one static file over loopback.
         blob = root / "static" / "study.bin"
         blob.parent.mkdir()
@@ -323,6 +333,7 @@ def report(results: dict[str, Any]) -> None:
     print(
         "raw static file over loopback:", results["raw static file"]["wado_study_MB_per_s"], "MB/s"
     )
+    report_stow_rounds(results["stow alternating"])
 
 
 if __name__ == "__main__":
