@@ -179,3 +179,33 @@ def test_the_index_filling_up(
     assert files == ["1", "3"]  # the failed instance's file was removed
     monkeypatch.setattr(Index, method, original)
     assert _stow(client, [SOPS[1]]).status_code == 200
+
+
+def test_a_failed_sync_and_a_refused_group_together(
+    client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The second file cannot be synced and the index refuses any group holding its row: the
+    # second fails for its sync, the other two are still stored (as a group of their own).
+    original_sync, original_commit = syncing.fdatasync, Index.commit
+
+    def fdatasync(path: Path) -> None:
+        if SOPS[1] in path.name:
+            raise ENOSPC
+        original_sync(path)
+
+    def commit(self: Index, staged: list[Any], **kwargs: Any) -> None:
+        if any(item.record.sop_uid == SOPS[1] for item in staged):
+            raise sqlite3.OperationalError("database or disk is full")
+        original_commit(self, staged, **kwargs)
+
+    monkeypatch.setattr(syncing, "fdatasync", fdatasync)
+    monkeypatch.setattr(Index, "commit", commit)
+    r = _stow(client, SOPS)
+    assert r.status_code == 202, r.text
+    assert _stored(r) == [SOPS[0], SOPS[2]]
+    assert _failures(r) == [
+        (272, "processing failure: The instance could not be written: No space left on device.")
+    ]
+    _no_leftovers(tmp_path)
+    files = sorted(p.name.split(".")[-3] for p in (tmp_path / "data" / "instances").rglob("*.dcm"))
+    assert files == ["1", "3"]

@@ -71,6 +71,23 @@ class _NotDurable(Exception):
     """Some files or folders of a group could not be synced: its index transaction rolls back."""
 
 
+def _unsynced(
+    pending: list[Pending], chains: list[list[Path]], syncs: syncing.Syncs
+) -> dict[int, Exception]:
+    # Wait for the syncs: which instances (by position) had their file or a folder on their path
+    # (``chains``, in the same order) fail. A file renamed into place before its data is synced
+    # is safe: until the index commit it is an orphan, which the next start-up removes after a
+    # crash.
+    dirs, files = syncs.wait()
+    failed: dict[int, Exception] = {}
+    for n, (item, chain) in enumerate(zip(pending, chains, strict=True)):
+        problems = [dirs[f] for f in chain] + [files[item.path]]
+        problem = next((p for p in problems if p is not None), None)
+        if problem is not None:
+            failed[n] = problem
+    return failed
+
+
 def _failed(outcome: Outcome, message: str) -> Outcome:
     outcome.stored = False
     outcome.reason = PROCESSING_FAILURE
@@ -409,12 +426,15 @@ class Archive:
         if not self.durable:
             committed = self._index(pending)
         else:
-            syncs = self._start_syncs(pending)
+            chains = [self._folders_of(p.path) for p in pending]
+            syncs = syncing.start(
+                sorted({f for chain in chains for f in chain}), [p.path for p in pending]
+            )
             unsynced: dict[int, Exception] | None = None
 
             def wait_for_syncs() -> None:
                 nonlocal unsynced
-                unsynced = self._unsynced(pending, syncs)
+                unsynced = _unsynced(pending, chains, syncs)
                 if unsynced:
                     raise _NotDurable  # rolled back; the synced ones are committed below
 
@@ -422,32 +442,44 @@ class Archive:
                 self.index.commit([p.staged for p in pending], before_commit=wait_for_syncs)
                 committed = pending
             except Exception as exc:
+                refused = not isinstance(exc, _NotDurable)  # by the index, not by a sync
+                if refused:
+                    log.warning("indexing %d instance(s) together failed: %s", len(pending), exc)
                 if unsynced is None:  # the index failed before the syncs were waited for
-                    log.warning("indexing %d instance(s) failed: %s", len(pending), exc)
-                    unsynced = self._unsynced(pending, syncs)
+                    unsynced = _unsynced(pending, chains, syncs)
                 # Undone only now: a release is a write, which waits for the transaction.
                 for n, problem in unsynced.items():
                     item = pending[n]
                     log.warning("syncing %s failed: %s", item.staged.record.sop_uid, problem)
                     self._undo([item], f"The instance could not be written: {_reason(problem)}")
-                committed = self._index([p for n, p in enumerate(pending) if n not in unsynced])
+                synced = [p for n, p in enumerate(pending) if n not in unsynced]
+                if refused and len(synced) == len(pending):
+                    # The very group was refused: each alone, so every one gets its outcome.
+                    committed = self._index_each(synced, exc)
+                else:
+                    committed = self._index(synced)
         for item in committed:
             item.outcome.stored = True
         return [p.outcome for p in pending]
 
     def _index(self, items: list[Pending]) -> list[Pending]:
-        # Index items whose files are durable; when the group is refused, each alone.
+        # Index items whose files are durable: together, and each alone when that is refused.
         if not items:
             return []
         try:
             self.index.commit([p.staged for p in items])
             return items
         except Exception as exc:
-            if len(items) > 1:
-                return [p for p in items if self._index([p])]
-            log.warning("indexing %s failed: %s", items[0].staged.record.sop_uid, exc)
-            self._undo(items, f"The instance could not be indexed: {_reason(exc)}")
+            return self._index_each(items, exc)
+
+    def _index_each(self, items: list[Pending], refusal: Exception) -> list[Pending]:
+        # After the index refused exactly these together (``refusal``): each alone; a lone one
+        # is not tried again.
+        if len(items) == 1:
+            log.warning("indexing %s failed: %s", items[0].staged.record.sop_uid, refusal)
+            self._undo(items, f"The instance could not be indexed: {_reason(refusal)}")
             return []
+        return [p for p in items if self._index([p])]
 
     def _folders_of(self, path: Path) -> list[Path]:
         # The file's folder and every folder above it up to instances/: a folder made for this
@@ -460,23 +492,6 @@ class Archive:
             if folder == self.instances_dir:
                 break
         return chain
-
-    def _start_syncs(self, pending: list[Pending]) -> syncing.Syncs:
-        folders = {folder for item in pending for folder in self._folders_of(item.path)}
-        return syncing.start(sorted(folders), [p.path for p in pending])
-
-    def _unsynced(self, pending: list[Pending], syncs: syncing.Syncs) -> dict[int, Exception]:
-        # Wait for the syncs: which instances (by position) had their file or a folder on their
-        # path fail. A file renamed into place before its data is synced is safe: until the
-        # index commit it is an orphan, which the next start-up removes after a crash.
-        dirs, files = syncs.wait()
-        failed: dict[int, Exception] = {}
-        for n, item in enumerate(pending):
-            problems = [dirs[f] for f in self._folders_of(item.path)] + [files[item.path]]
-            problem = next((p for p in problems if p is not None), None)
-            if problem is not None:
-                failed[n] = problem
-        return failed
 
     def _undo(self, items: list[Pending], message: str) -> None:
         for item in items:
