@@ -9,6 +9,7 @@ model: its outputs, error outputs and images.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import secrets
@@ -79,7 +80,9 @@ class Lab:
 def start_lab(work: Path) -> Iterator[Lab]:
     """Run JupyterLab over a copy of the notebooks until the generator is closed."""
     needs(Path(CHROMIUM).exists(), "chromium")
-    needs(shutil.which("jupyter") is not None, "jupyterlab")
+    # Started as `python -m jupyter` of this interpreter, so it is looked for there, not on PATH
+    # (CI's virtual environment is not activated).
+    needs(importlib.util.find_spec("jupyterlab") is not None, "jupyterlab")
     shutil.copytree(ROOT / "notebooks", work / "notebooks")
     for name, values in SETTINGS.items():
         path = work / "lab-settings" / name
