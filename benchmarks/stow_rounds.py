@@ -2,19 +2,24 @@
 
     python benchmarks/stow_rounds.py                 # 7 rounds of 100 + 100 instances per server
     python benchmarks/stow_rounds.py --rounds 11 --instances 200
+    python benchmarks/stow_rounds.py --clients 3     # also one per request from 3 clients at once
 
 One pass per server, minutes apart (as run.py's pair table does), moved the one-instance ratio
 from 0.75 to 1.12 between two runs on the same machine: a second of STOW is at the mercy of
 whatever else the machine does. Here both servers run side by side and each round stores the same
 fresh instances into one, then the other (the order flips every round), with our client: once one
 instance per request and once ten per request. The medians over rounds and their ratio are what
-run.py reports as the STOW figures. Needs Debian's orthanc + orthanc-dicomweb.
+run.py reports as the STOW figures. With ``--clients N`` each round also stores a third share of
+instances one per request from N client processes at once (a class uploading together; each client
+sends its own slice in order), timed from the common start to the last client's end. Needs
+Debian's orthanc + orthanc-dicomweb.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import statistics
 import sys
 import tempfile
@@ -28,6 +33,7 @@ from servers import start_orthanc, start_ours
 from dicomweb_nb import DicomWebClient, samples
 
 SERVERS = ("ours", "orthanc")
+KINDS = ("single", "batch10", "concurrent")
 
 
 def _rate(client: DicomWebClient, paths: list[Path], batch: int) -> float:
@@ -38,7 +44,26 @@ def _rate(client: DicomWebClient, paths: list[Path], batch: int) -> float:
     return len(paths) / elapsed
 
 
-def measure(root: Path, rounds: int = 7, instances: int = 100, size: int = 512) -> dict[str, Any]:
+def _store_slice(job: tuple[str, list[str], float]) -> float:
+    # One client process: waits for the common start, stores its slice one per request.
+    url, paths, start = job
+    client = DicomWebClient(url)
+    time.sleep(max(0.0, start - time.time()))
+    result = client.store_instances([Path(p) for p in paths], batch_size=1)
+    assert len(result.stored) == len(paths), result
+    return time.time()
+
+
+def _concurrent_rate(pool: Any, url: str, paths: list[Path], clients: int) -> float:
+    start = time.time() + 0.2  # every client process is ready by then
+    slices = [[str(p) for p in paths[n::clients]] for n in range(clients)]
+    ends = pool.map(_store_slice, [(url, part, start) for part in slices])
+    return len(paths) / (max(ends) - start)
+
+
+def measure(
+    root: Path, rounds: int = 7, instances: int = 100, size: int = 512, clients: int = 1
+) -> dict[str, Any]:
     """Store fresh instances into both servers in alternating rounds.
 
     Parameters
@@ -52,41 +77,56 @@ def measure(root: Path, rounds: int = 7, instances: int = 100, size: int = 512) 
         Instances per round and kind of request.
     size : int
         Rows and columns of the CT images.
+    clients : int
+        Above 1, each round also stores ``instances`` one per request from this many client
+        processes at once (the ``concurrent`` kind).
 
     Returns
     -------
     dict
-        Per kind (``single``, ``batch10``): the inst/s of each round per server, their medians
-        and the ratio of the medians (ours ÷ Orthanc).
+        Per kind (``single``, ``batch10`` and, with clients, ``concurrent``): the inst/s of each
+        round per server, their medians and the ratio of the medians (ours ÷ Orthanc).
     """
     started = {
         name: (start_ours if name == "ours" else start_orthanc)(root / name) for name in SERVERS
     }
-    clients = {name: DicomWebClient(url) for name, (url, _) in started.items()}
+    web = {name: DicomWebClient(url) for name, (url, _) in started.items()}
+    kinds = KINDS if clients > 1 else KINDS[:2]
     rates: dict[str, dict[str, list[float]]] = {
-        kind: {name: [] for name in SERVERS} for kind in ("single", "batch10")
+        kind: {name: [] for name in SERVERS} for kind in kinds
     }
+    # Client processes, not threads: one process's GIL would cap the clients, not the servers.
+    pool = multiprocessing.get_context("spawn").Pool(clients) if clients > 1 else None
     try:
         for n in range(rounds + 1):
             folder = root / f"round-{n}"
             samples.write_synthetic_archive(
-                folder, 2, 1, instances, rows=size, columns=size, seed=1000 + n
+                folder, len(kinds), 1, instances, rows=size, columns=size, seed=1000 + n
             )
             paths = sorted(folder.rglob("*.dcm"))
-            single, batch = paths[:instances], paths[instances:]
+            shares = {
+                kind: paths[k * instances : (k + 1) * instances] for k, kind in enumerate(kinds)
+            }
             for name in SERVERS if n % 2 == 0 else reversed(SERVERS):
-                single_rate = _rate(clients[name], single, 1)
-                batch_rate = _rate(clients[name], batch, 10)
+                got = {
+                    "single": _rate(web[name], shares["single"], 1),
+                    "batch10": _rate(web[name], shares["batch10"], 10),
+                }
+                if pool is not None:
+                    url = started[name][0]
+                    got["concurrent"] = _concurrent_rate(pool, url, shares["concurrent"], clients)
                 if n:  # round 0 warms up (connections, caches, the servers' first pages)
-                    rates["single"][name].append(single_rate)
-                    rates["batch10"][name].append(batch_rate)
+                    for kind, rate in got.items():
+                        rates[kind][name].append(rate)
             for path in paths:
                 path.unlink()
     finally:
+        if pool is not None:
+            pool.terminate()
         for _, proc in started.values():
             proc.terminate()
             proc.wait()
-    out: dict[str, Any] = {"rounds": rounds, "instances_per_round": instances}
+    out: dict[str, Any] = {"rounds": rounds, "instances_per_round": instances, "clients": clients}
     for kind, by_server in rates.items():
         medians = {name: statistics.median(values) for name, values in by_server.items()}
         out[kind] = {
@@ -111,23 +151,33 @@ def report(result: dict[str, Any]) -> None:
         f"STOW, our client, {result['rounds']} alternating rounds of "
         f"{result['instances_per_round']} instances (inst/s, median [min-max]):"
     )
-    for kind in ("batch10", "single"):
+    labels = {
+        "batch10": "batch10",
+        "single": "single",
+        "concurrent": f"{result['clients']} clients",
+    }
+    for kind in ("batch10", "single", "concurrent"):
+        if kind not in result:
+            continue
         row = result[kind]
         cells = [
             f"{name} {row['median'][name]} [{min(row['per_round'][name])}-"
             f"{max(row['per_round'][name])}]"
             for name in SERVERS
         ]
-        print(f"  {kind:8s} " + "   ".join(cells) + f"   ratio {row['ratio']}")
+        print(f"  {labels[kind]:10s} " + "   ".join(cells) + f"   ratio {row['ratio']}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--instances", type=int, default=100)
+    ap.add_argument(
+        "--clients", type=int, default=1, help="also one per request from N clients at once"
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        result = measure(Path(tmp), args.rounds, args.instances)
+        result = measure(Path(tmp), args.rounds, args.instances, clients=args.clients)
     report(result)
     print(json.dumps(result))
 
