@@ -7,6 +7,7 @@ import os
 import shutil
 import threading
 import time
+import weakref
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
@@ -18,6 +19,16 @@ from .app import create_app
 from .cors import parse_origins
 from .gate import DEFAULT_MAX_BODY
 from .serving import listening_socket, uvicorn_config
+
+# How long the interpreter's exit waits for a server that was never stopped.
+HALT_SECONDS = 5.0
+
+
+def _halt(server: uvicorn.Server, thread: threading.Thread, timeout: float) -> None:
+    # Holds no reference to the LocalServer, so that it can be collected.
+    server.should_exit = True
+    if thread is not threading.current_thread():
+        thread.join(timeout)
 
 
 class LocalServer:
@@ -81,6 +92,7 @@ class LocalServer:
         self.bulkdata_uris = bulkdata_uris
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self._halt: weakref.finalize[..., LocalServer] | None = None
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
@@ -166,6 +178,12 @@ class LocalServer:
                 )
             time.sleep(0.01)
         self._server, self._thread = server, thread
+        # A kernel that ends without stop(): the event loop must be stopped before the
+        # interpreter tears itself down, or a callback it runs then can crash the process
+        # (seen with uvloop: a segmentation fault at exit, now and then). Also when this object
+        # is collected while running, before its temporary folder goes (created later, so
+        # called first).
+        self._halt = weakref.finalize(self, _halt, server, thread, HALT_SECONDS)
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -179,7 +197,9 @@ class LocalServer:
         if self._server is not None and self._thread is not None:
             self._server.should_exit = True
             self._thread.join(timeout)
-        self._server = self._thread = None
+        if self._halt is not None:
+            self._halt.detach()
+        self._server = self._thread = self._halt = None
         if self._own_dir and self.data_dir is not None:
             with contextlib.suppress(OSError):
                 shutil.rmtree(self.data_dir)
