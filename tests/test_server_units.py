@@ -266,7 +266,7 @@ def test_request_errors_are_plain_text(tmp_path: Path) -> None:
 def test_file_blocks_encode_as_iter_message(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gather: int
 ) -> None:
-    # Files read straight into reused blocks: the same bytes as the generic encoder, whatever
+    # Files read straight into blocks: the same bytes as the generic encoder, whatever
     # the block size (heads and delimiters straddling blocks, files larger than a block).
     monkeypatch.setattr(body_blocks, "BLOCK", gather)
     sizes = [0, 1, 63, 64, 65, 200, 1000]
