@@ -19,7 +19,7 @@ import requests
 from dicomweb_nb import LocalServer
 from dicomweb_nb.cli import build_parser, parse_size
 from dicomweb_nb.server.app import create_app
-from dicomweb_nb.server.serving import TimedH11Protocol
+from dicomweb_nb.server.serving import MAX_HEAD_BYTES, TimedHttpToolsProtocol
 
 from .helpers import JSON, make_instance, multipart, stow
 
@@ -144,8 +144,28 @@ def _closed_within(sock: socket.socket, seconds: float) -> bool:
         return False
 
 
+def _answer(sock: socket.socket) -> bytes:
+    sock.settimeout(15)
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+        if b"\r\n\r\n" in data:
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = next(
+                (
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                ),
+                0,
+            )
+            if len(body) >= length:
+                break
+    return data
+
+
 def test_a_slow_request_head_is_cut_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(TimedH11Protocol, "header_timeout", 0.5)
+    monkeypatch.setattr(TimedHttpToolsProtocol, "header_timeout", 0.5)
     with LocalServer(tmp_path / "data") as server:
         # Never a byte; then half a request line: both are closed, generously soon.
         with socket.create_connection((server.host, server.port)) as silent:
@@ -153,11 +173,44 @@ def test_a_slow_request_head_is_cut_off(tmp_path: Path, monkeypatch: pytest.Monk
         with socket.create_connection((server.host, server.port)) as slow:
             slow.sendall(b"GET /health/check HTTP/1.1\r\nHost: x\r\n")
             assert _closed_within(slow, 15)
+        # The same after a first request on the connection: each head has its own deadline
+        # (uvicorn's keep-alive timer stops at the next request's first byte).
+        with socket.create_connection((server.host, server.port)) as again:
+            again.sendall(b"GET /health/check HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert _answer(again).startswith(b"HTTP/1.1 200 ")
+            again.sendall(b"GET /health/check HTTP/1.1\r\n")
+            assert _closed_within(again, 5)
         # A request that arrives whole is answered, on a connection that stays usable.
         with requests.Session() as s:
             for _ in range(2):
                 assert s.get(f"{server.base_url}/health/check", timeout=10).status_code == 200
                 time.sleep(0.7)  # longer than the head timeout, between requests
+
+
+def test_a_request_head_over_the_bound_is_answered_431(tmp_path: Path) -> None:
+    with LocalServer(tmp_path / "data") as server:
+        # Just under the bound, sent in small pieces (the count spans them): answered.
+        line = b"GET /health/check HTTP/1.1\r\nHost: x\r\n"
+        filler = b"X-Filler: " + b"a" * (MAX_HEAD_BYTES - len(line) - 200) + b"\r\n"
+        with socket.create_connection((server.host, server.port)) as ok:
+            head = line + filler + b"\r\n"
+            for i in range(0, len(head), 1000):
+                ok.sendall(head[i : i + 1000])
+            assert _answer(ok).startswith(b"HTTP/1.1 200 ")
+        # Over it, in the request line or across many headers: 431, and the connection closes.
+        long_target = b"GET /v1/studies?PatientID=" + b"9" * MAX_HEAD_BYTES + b" HTTP/1.1\r\n"
+        many = line + b"".join(
+            b"X-N%d: %s\r\n" % (n, b"b" * 100) for n in range(MAX_HEAD_BYTES // 100)
+        )
+        for head in (long_target + b"Host: x\r\n\r\n", many + b"\r\n"):
+            with socket.create_connection((server.host, server.port)) as big:
+                big.sendall(head)
+                answer = _answer(big)
+                assert answer.startswith(b"HTTP/1.1 431 "), answer[:80]
+                assert f"exceed {MAX_HEAD_BYTES} bytes".encode() in answer
+                assert _closed_within(big, 15)
+        # The server goes on answering.
+        assert requests.get(f"{server.base_url}/health/check", timeout=10).status_code == 200
 
 
 def test_a_stalled_body_is_answered_408(tmp_path: Path) -> None:
