@@ -11,7 +11,9 @@ fresh instances into one, then the other (the order flips every round), with our
 instance per request and once ten per request. The medians over rounds and their ratio are what
 run.py reports as the STOW figures. With ``--clients N`` each round also stores a third share of
 instances one per request from N client processes at once (a class uploading together; each client
-sends its own slice in order), timed from the common start to the last client's end. Needs
+sends its own slice in order), timed from the common start to the last client's end. Each
+server's CPU time (user + system, from /proc) per instance is printed beside the rates: on a
+noisy machine it moves far less than a rate does, and it says where the time goes. Needs
 Debian's orthanc + orthanc-dicomweb.
 """
 
@@ -19,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import multiprocessing
+import os
 import statistics
 import sys
 import tempfile
@@ -34,6 +38,16 @@ from dicomweb_nb import DicomWebClient, samples
 
 SERVERS = ("ours", "orthanc")
 KINDS = ("single", "batch10", "concurrent")
+
+
+def _cpu_seconds(pid: int) -> float:
+    # User + system time of a process so far (Linux); NaN where /proc is not there.
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _rate(client: DicomWebClient, paths: list[Path], batch: int) -> float:
@@ -85,7 +99,8 @@ def measure(
     -------
     dict
         Per kind (``single``, ``batch10`` and, with clients, ``concurrent``): the inst/s of each
-        round per server, their medians and the ratio of the medians (ours ÷ Orthanc).
+        round per server, their medians, the ratio of the medians (ours ÷ Orthanc) and each
+        server's median CPU milliseconds per instance (None without /proc).
     """
     started = {
         name: (start_ours if name == "ours" else start_orthanc)(root / name) for name in SERVERS
@@ -93,6 +108,10 @@ def measure(
     web = {name: DicomWebClient(url) for name, (url, _) in started.items()}
     kinds = KINDS if clients > 1 else KINDS[:2]
     rates: dict[str, dict[str, list[float]]] = {
+        kind: {name: [] for name in SERVERS} for kind in kinds
+    }
+    # Server CPU milliseconds per instance, per round (user + system, the whole process).
+    cpus: dict[str, dict[str, list[float]]] = {
         kind: {name: [] for name in SERVERS} for kind in kinds
     }
     # Client processes, not threads: one process's GIL would cap the clients, not the servers.
@@ -108,16 +127,21 @@ def measure(
                 kind: paths[k * instances : (k + 1) * instances] for k, kind in enumerate(kinds)
             }
             for name in SERVERS if n % 2 == 0 else reversed(SERVERS):
-                got = {
-                    "single": _rate(web[name], shares["single"], 1),
-                    "batch10": _rate(web[name], shares["batch10"], 10),
-                }
-                if pool is not None:
-                    url = started[name][0]
-                    got["concurrent"] = _concurrent_rate(pool, url, shares["concurrent"], clients)
+                pid = started[name][1].pid
+                got: dict[str, tuple[float, float]] = {}
+                for kind in kinds:
+                    before = _cpu_seconds(pid)
+                    if kind == "concurrent":
+                        assert pool is not None
+                        url = started[name][0]
+                        rate = _concurrent_rate(pool, url, shares[kind], clients)
+                    else:
+                        rate = _rate(web[name], shares[kind], 1 if kind == "single" else 10)
+                    got[kind] = (rate, (_cpu_seconds(pid) - before) / instances * 1e3)
                 if n:  # round 0 warms up (connections, caches, the servers' first pages)
-                    for kind, rate in got.items():
+                    for kind, (rate, cpu_ms) in got.items():
                         rates[kind][name].append(rate)
+                        cpus[kind][name].append(cpu_ms)
             for path in paths:
                 path.unlink()
     finally:
@@ -129,12 +153,16 @@ def measure(
     out: dict[str, Any] = {"rounds": rounds, "instances_per_round": instances, "clients": clients}
     for kind, by_server in rates.items():
         medians = {name: statistics.median(values) for name, values in by_server.items()}
+        cpu = {name: statistics.median(values) for name, values in cpus[kind].items()}
         out[kind] = {
             "per_round": {
                 name: [round(v, 1) for v in values] for name, values in by_server.items()
             },
             "median": {name: round(v, 1) for name, v in medians.items()},
             "ratio": round(medians["ours"] / medians["orthanc"], 2),
+            "cpu_ms_per_instance": {
+                name: None if math.isnan(v) else round(v, 2) for name, v in cpu.items()
+            },
         }
     return out
 
@@ -166,6 +194,12 @@ def report(result: dict[str, Any]) -> None:
             for name in SERVERS
         ]
         print(f"  {labels[kind]:10s} " + "   ".join(cells) + f"   ratio {row['ratio']}")
+        cpu = row.get("cpu_ms_per_instance", {})
+        if all(cpu.get(name) is not None for name in SERVERS):
+            print(
+                f"  {'':10s} server CPU per instance (ms, median): "
+                + "   ".join(f"{name} {cpu[name]}" for name in SERVERS)
+            )
 
 
 def main() -> None:
