@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import socket
 from typing import Any
 
 import requests
@@ -74,10 +75,31 @@ def make_instance(study: str, series: str, sop: str, **attrs: Any) -> bytes:
     return buf.getvalue()
 
 
+def read_response(sock: socket.socket, timeout: float = 15) -> tuple[str, dict[str, str], bytes]:
+    """Read one HTTP/1.1 answer with a Content-Length from a raw socket.
+
+    Returns the status line, the headers (names in lower case) and the body; raises
+    ConnectionError when the connection closes before the whole answer came.
+    """
+    sock.settimeout(timeout)
+    data = bytearray()
+    while True:
+        end = data.find(b"\r\n\r\n")
+        if end >= 0:
+            status, *lines = bytes(data[:end]).decode("latin-1").split("\r\n")
+            fields = dict(line.split(":", 1) for line in lines)
+            headers = {name.strip().lower(): value.strip() for name, value in fields.items()}
+            length = int(headers.get("content-length", "0"))
+            if len(data) - end - 4 >= length:
+                return status, headers, bytes(data[end + 4 : end + 4 + length])
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the connection closed before the whole answer came")
+        data += chunk
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])

@@ -21,7 +21,7 @@ from dicomweb_nb.cli import build_parser, parse_size
 from dicomweb_nb.server.app import create_app
 from dicomweb_nb.server.serving import MAX_HEAD_BYTES, TimedHttpToolsProtocol
 
-from .helpers import JSON, make_instance, multipart, stow
+from .helpers import JSON, make_instance, multipart, read_response, stow
 
 STUDY, SERIES = "1.2.826.0.1.3680043.8.498.9", "1.2.826.0.1.3680043.8.498.9.1"
 
@@ -144,26 +144,6 @@ def _closed_within(sock: socket.socket, seconds: float) -> bool:
         return False
 
 
-def _answer(sock: socket.socket) -> bytes:
-    sock.settimeout(15)
-    data = b""
-    while chunk := sock.recv(65536):
-        data += chunk
-        if b"\r\n\r\n" in data:
-            head, _, body = data.partition(b"\r\n\r\n")
-            length = next(
-                (
-                    int(line.split(b":")[1])
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-length:")
-                ),
-                0,
-            )
-            if len(body) >= length:
-                break
-    return data
-
-
 def test_a_slow_request_head_is_cut_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(TimedHttpToolsProtocol, "header_timeout", 0.5)
     with LocalServer(tmp_path / "data") as server:
@@ -177,7 +157,7 @@ def test_a_slow_request_head_is_cut_off(tmp_path: Path, monkeypatch: pytest.Monk
         # (uvicorn's keep-alive timer stops at the next request's first byte).
         with socket.create_connection((server.host, server.port)) as again:
             again.sendall(b"GET /health/check HTTP/1.1\r\nHost: x\r\n\r\n")
-            assert _answer(again).startswith(b"HTTP/1.1 200 ")
+            assert read_response(again)[0].startswith("HTTP/1.1 200 ")
             again.sendall(b"GET /health/check HTTP/1.1\r\n")
             assert _closed_within(again, 5)
         # A request that arrives whole is answered, on a connection that stays usable.
@@ -196,7 +176,7 @@ def test_a_request_head_over_the_bound_is_answered_431(tmp_path: Path) -> None:
             head = line + filler + b"\r\n"
             for i in range(0, len(head), 1000):
                 ok.sendall(head[i : i + 1000])
-            assert _answer(ok).startswith(b"HTTP/1.1 200 ")
+            assert read_response(ok)[0].startswith("HTTP/1.1 200 ")
         # Over it, in the request line or across many headers: 431, and the connection closes.
         long_target = b"GET /v1/studies?PatientID=" + b"9" * MAX_HEAD_BYTES + b" HTTP/1.1\r\n"
         many = line + b"".join(
@@ -205,9 +185,9 @@ def test_a_request_head_over_the_bound_is_answered_431(tmp_path: Path) -> None:
         for head in (long_target + b"Host: x\r\n\r\n", many + b"\r\n"):
             with socket.create_connection((server.host, server.port)) as big:
                 big.sendall(head)
-                answer = _answer(big)
-                assert answer.startswith(b"HTTP/1.1 431 "), answer[:80]
-                assert f"exceed {MAX_HEAD_BYTES} bytes".encode() in answer
+                status, _, body = read_response(big)
+                assert status.startswith("HTTP/1.1 431 "), status
+                assert f"exceed {MAX_HEAD_BYTES} bytes".encode() in body
                 assert _closed_within(big, 15)
         # The server goes on answering.
         assert requests.get(f"{server.base_url}/health/check", timeout=10).status_code == 200

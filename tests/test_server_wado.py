@@ -17,7 +17,7 @@ from PIL import Image
 from dicomweb_nb import samples
 from dicomweb_nb.server.local import LocalServer
 
-from .helpers import JSON, stow
+from .helpers import JSON, read_response, stow
 
 ELE = "1.2.840.10008.1.2.1"
 J2K = "1.2.840.10008.1.2.4.90"
@@ -198,27 +198,19 @@ def test_metadata_etag(server: LocalServer, tutorial_dir) -> None:
 
 
 def _read_slowly(host: str, port: int, target: str, accept: str) -> tuple[str, bytes]:
-    # A client that reads nothing for a while, then in small pieces: the server's socket buffer
+    # A client that reads nothing for a while, then through a small window: the socket buffer
     # fills and the event loop holds on to what it could not write yet.
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
-        sock.settimeout(30)
         sock.connect((host, port))
         sock.sendall(
             f"GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: {accept}\r\n"
             "Connection: close\r\n\r\n".encode()
         )
         time.sleep(0.5)
-        data = bytearray()
-        while chunk := sock.recv(8192):
-            data += chunk
-    head, _, body = bytes(data).partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    assert lines[0].startswith("HTTP/1.1 200"), lines[0]
-    fields = dict(line.split(": ", 1) for line in lines[1:])
-    fields = {k.lower(): v for k, v in fields.items()}
-    assert int(fields["content-length"]) == len(body)
-    return fields["content-type"], body
+        status, headers, body = read_response(sock, timeout=30)
+    assert status.startswith("HTTP/1.1 200"), status
+    return headers["content-type"], body
 
 
 def test_a_slow_reader_gets_every_byte_of_a_study(server: LocalServer, tutorial_dir: Path) -> None:
