@@ -200,6 +200,23 @@ def report(result: dict[str, Any]) -> None:
                 f"  {'':10s} server CPU per instance (ms, median): "
                 + "   ".join(f"{name} {cpu[name]}" for name in SERVERS)
             )
+    overhead = _per_request_cpu(result)
+    if overhead:
+        # An instance of a batch of ten carries a tenth of its request's fixed cost; one sent
+        # alone carries all of it. The difference says what a request costs beyond its instance.
+        print(
+            "  CPU a request costs beyond its instance (single minus batch10, ms): "
+            + "   ".join(f"{name} {ms}" for name, ms in overhead.items())
+        )
+
+
+def _per_request_cpu(result: dict[str, Any]) -> dict[str, float]:
+    # About 10/9 of (single - batch10) CPU per instance; empty without /proc.
+    single = result["single"].get("cpu_ms_per_instance", {})
+    batch = result["batch10"].get("cpu_ms_per_instance", {})
+    if any(single.get(n) is None or batch.get(n) is None for n in SERVERS):
+        return {}
+    return {n: round((single[n] - batch[n]) * 10 / 9, 2) for n in SERVERS}
 
 
 def main() -> None:
