@@ -19,6 +19,7 @@ from pydicom.uid import (
     generate_uid,
 )
 
+from . import _tempdirs
 from ._synthetic import file_dataset, synthetic_datasets
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "synthetic_datasets",
     "to_bytes",
     "tutorial_dataset",
+    "tutorial_folder",
     "write_samples",
     "write_synthetic_archive",
     "write_tutorial_samples",
@@ -189,6 +191,23 @@ def write_tutorial_samples(folder: str | os.PathLike[str]) -> list[Path]:
         path.write_bytes(to_bytes(tutorial_dataset(name)))
         paths.append(path)
     return paths
+
+
+def tutorial_folder() -> Path:
+    """Write the tutorial's three files into a new temporary folder that goes with the process.
+
+    The folder is removed when the interpreter exits (a notebook's kernel shuts down), or, after
+    a kernel that was killed, by the next process that makes such a folder; re-running a
+    tutorial therefore leaves nothing behind in the system's temporary folder.
+
+    Returns
+    -------
+    Path
+        The folder, holding :data:`TUTORIAL_FILES`.
+    """
+    folder = _tempdirs.make()
+    write_tutorial_samples(folder)
+    return folder
 
 
 def multiframe_dataset(

@@ -27,7 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     "server": {"protocol", "pixels", "_tempdirs"},
     "tables": {"protocol"},
     "display": {"protocol", "pixels", "_fonts"},
-    "samples": {"protocol", "_synthetic"},
+    "samples": {"protocol", "_synthetic", "_tempdirs"},
     "_synthetic": {"protocol", "_phantom"},
     "_phantom": set(),
     "_fonts": set(),

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dicomweb_nb import _tempdirs
+from dicomweb_nb import _tempdirs, samples
 
 
 def _run(code: str, tmp: Path) -> str:
@@ -35,6 +35,21 @@ def test_a_kernel_that_ends_without_stop_leaves_no_folder(tmp_path: Path) -> Non
         tmp_path,
     )
     assert Path(server).parent == tmp_path and Path(panel).parent == tmp_path
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_tutorial_files_folder_goes_with_its_kernel(tmp_path: Path) -> None:
+    # The tutorial notebooks write their three sample files here at every run (8.5 MB).
+    out = _run(
+        "from dicomweb_nb import samples\n"
+        "folder = samples.tutorial_folder()\n"
+        "print(folder)\n"
+        "print(' '.join(sorted(p.name for p in folder.iterdir())))\n",
+        tmp_path,
+    )
+    folder, names = out.splitlines()
+    assert Path(folder).parent == tmp_path
+    assert names.split() == sorted(samples.TUTORIAL_FILES)
     assert list(tmp_path.iterdir()) == []
 
 
