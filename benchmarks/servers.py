@@ -86,13 +86,9 @@ def start_static(folder: Path) -> tuple[str, subprocess.Popen[bytes]]:
     proc = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "http.server",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--directory",
+            str(Path(__file__).parent / "static_server.py"),
             str(folder),
+            str(port),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
