@@ -5,9 +5,9 @@
 
 Each client × server pair runs in its own process (so peak RSS is that client's alone) on its own
 copy of a synthetic archive. Prints a table and writes benchmarks/results/run-<time>.json with
-ratios ours ÷ theirs per operation. STOW's ratio against Orthanc comes from alternating rounds
-(stow_rounds.py), the pair table's STOW lines from one pass each. Not a test; needs Debian's
-orthanc + orthanc-dicomweb.
+ratios ours ÷ theirs per operation. The STOW and whole-study WADO ratios against Orthanc come from
+alternating rounds with both servers up (stow_rounds.py, wado_rounds.py); the pair table's lines
+for them from one pass each, minutes apart. Not a test; needs Debian's orthanc + orthanc-dicomweb.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from servers import start_orthanc, start_ours, start_static
 from stow_rounds import measure as stow_rounds
 from stow_rounds import report as report_stow_rounds
+from wado_rounds import measure as wado_rounds
+from wado_rounds import report as report_wado_rounds
 
 from dicomweb_nb import samples
 
@@ -281,6 +283,16 @@ def main() -> None:
             root / "stow-rounds", rounds=3 if args.quick else 7, instances=20 if args.quick else 100
         )
         print("done: STOW alternating rounds", file=sys.stderr)
+        # The whole-study WADO ratio the same way (the pair table's five reads per pair, minutes
+        # apart, put either server ahead on different runs).
+        results["wado alternating"] = wado_rounds(
+            root / "wado-rounds",
+            rounds=3 if args.quick else 11,
+            series=args.series,
+            instances=args.instances,
+            size=args.size,
+        )
+        print("done: WADO alternating rounds", file=sys.stderr)
         # The raw limit: the same bytes as one static file over loopback.
         blob = root / "static" / "study.bin"
         blob.parent.mkdir()
@@ -339,6 +351,7 @@ def report(results: dict[str, Any]) -> None:
         "raw static file over loopback:", results["raw static file"]["wado_study_MB_per_s"], "MB/s"
     )
     report_stow_rounds(results["stow alternating"])
+    report_wado_rounds(results["wado alternating"])
 
 
 if __name__ == "__main__":
