@@ -32,11 +32,11 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
+from rounds import SERVERS, spread, summarize
 from servers import start_orthanc, start_ours
 
 from dicomweb_nb import DicomWebClient, samples
 
-SERVERS = ("ours", "orthanc")
 KINDS = ("single", "batch10", "concurrent")
 
 
@@ -152,14 +152,9 @@ def measure(
             proc.wait()
     out: dict[str, Any] = {"rounds": rounds, "instances_per_round": instances, "clients": clients}
     for kind, by_server in rates.items():
-        medians = {name: statistics.median(values) for name, values in by_server.items()}
         cpu = {name: statistics.median(values) for name, values in cpus[kind].items()}
         out[kind] = {
-            "per_round": {
-                name: [round(v, 1) for v in values] for name, values in by_server.items()
-            },
-            "median": {name: round(v, 1) for name, v in medians.items()},
-            "ratio": round(medians["ours"] / medians["orthanc"], 2),
+            **summarize(by_server, 1),
             "cpu_ms_per_instance": {
                 name: None if math.isnan(v) else round(v, 2) for name, v in cpu.items()
             },
@@ -188,11 +183,7 @@ def report(result: dict[str, Any]) -> None:
         if kind not in result:
             continue
         row = result[kind]
-        cells = [
-            f"{name} {row['median'][name]} [{min(row['per_round'][name])}-"
-            f"{max(row['per_round'][name])}]"
-            for name in SERVERS
-        ]
+        cells = [spread(row, name) for name in SERVERS]
         print(f"  {labels[kind]:10s} " + "   ".join(cells) + f"   ratio {row['ratio']}")
         cpu = row.get("cpu_ms_per_instance", {})
         if all(cpu.get(name) is not None for name in SERVERS):

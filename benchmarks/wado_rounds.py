@@ -28,11 +28,11 @@ import pydicom
 import requests
 
 sys.path.insert(0, str(Path(__file__).parent))
+from rounds import SERVERS, spread, summarize
 from servers import start_orthanc, start_ours
 
 from dicomweb_nb import DicomWebClient, samples
 
-SERVERS = ("ours", "orthanc")
 KINDS = ("client", "raw")
 ACCEPT = 'multipart/related; type="application/dicom"; transfer-syntax=*'
 
@@ -105,11 +105,8 @@ def measure(
             proc.wait()
     out: dict[str, Any] = {"rounds": rounds, "study_MB": round(study_bytes / 1e6, 1)}
     for kind in KINDS:
-        medians = {name: statistics.median(v) for name, v in rates[kind].items()}
         out[kind] = {
-            "per_round": {name: [round(v) for v in vals] for name, vals in rates[kind].items()},
-            "median_MB_per_s": {name: round(v) for name, v in medians.items()},
-            "ratio": round(medians["ours"] / medians["orthanc"], 2),
+            **summarize(rates[kind], None),
             "client_cpu_ms": {n: round(statistics.median(v), 1) for n, v in cpus[kind].items()},
         }
     return out
@@ -130,11 +127,7 @@ def report(result: dict[str, Any]) -> None:
     labels = {"client": "our client", "raw": "raw"}
     for kind in KINDS:
         row = result[kind]
-        cells = [
-            f"{name} {row['median_MB_per_s'][name]} [{min(row['per_round'][name])}-"
-            f"{max(row['per_round'][name])}] {row['client_cpu_ms'][name]} ms"
-            for name in SERVERS
-        ]
+        cells = [f"{spread(row, name)} {row['client_cpu_ms'][name]} ms" for name in SERVERS]
         print(f"  {labels[kind]:10s} " + "   ".join(cells) + f"   ratio {row['ratio']}")
 
 
