@@ -1,11 +1,35 @@
-"""What the alternating-rounds benchmarks (stow_rounds.py, wado_rounds.py) share."""
+"""What the alternating-rounds benchmarks (stow_rounds.py, wado_rounds.py, stow_floor.py) share."""
 
 from __future__ import annotations
 
+import os
 import statistics
 from typing import Any
 
 SERVERS = ("ours", "orthanc")
+
+
+def cpu_seconds(pid: int) -> float:
+    """Return a process's CPU time so far (user + system, from /proc), NaN without /proc.
+
+    Parameters
+    ----------
+    pid : int
+        The process (a server started by :mod:`servers`).
+
+    Returns
+    -------
+    float
+        Seconds.
+    """
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            # After the command name (in parentheses, which may hold spaces): utime is the
+            # 12th field, stime the 13th, in clock ticks.
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def summarize(by_server: dict[str, list[float]], digits: int | None) -> dict[str, Any]:

@@ -95,3 +95,23 @@ def start_static(folder: Path) -> tuple[str, subprocess.Popen[bytes]]:
     )
     _wait(f"http://127.0.0.1:{port}/", proc)
     return f"http://127.0.0.1:{port}", proc
+
+
+def start_floor(tier: str, folder: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(Path(__file__).parent / "floor_app.py"),
+            "--port",
+            str(port),
+            "--tier",
+            tier,
+            "--data",
+            str(folder),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _wait(f"http://127.0.0.1:{port}/health/check", proc)
+    return f"http://127.0.0.1:{port}/v1", proc

@@ -23,7 +23,6 @@ import argparse
 import json
 import math
 import multiprocessing
-import os
 import statistics
 import sys
 import tempfile
@@ -32,22 +31,12 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from rounds import SERVERS, spread, summarize
+from rounds import SERVERS, cpu_seconds, spread, summarize
 from servers import start_orthanc, start_ours
 
 from dicomweb_nb import DicomWebClient, samples
 
 KINDS = ("single", "batch10", "concurrent")
-
-
-def _cpu_seconds(pid: int) -> float:
-    # User + system time of a process so far (Linux); NaN where /proc is not there.
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _rate(client: DicomWebClient, paths: list[Path], batch: int) -> float:
@@ -130,14 +119,14 @@ def measure(
                 pid = started[name][1].pid
                 got: dict[str, tuple[float, float]] = {}
                 for kind in kinds:
-                    before = _cpu_seconds(pid)
+                    before = cpu_seconds(pid)
                     if kind == "concurrent":
                         assert pool is not None
                         url = started[name][0]
                         rate = _concurrent_rate(pool, url, shares[kind], clients)
                     else:
                         rate = _rate(web[name], shares[kind], 1 if kind == "single" else 10)
-                    got[kind] = (rate, (_cpu_seconds(pid) - before) / instances * 1e3)
+                    got[kind] = (rate, (cpu_seconds(pid) - before) / instances * 1e3)
                 if n:  # round 0 warms up (connections, caches, the servers' first pages)
                     for kind, (rate, cpu_ms) in got.items():
                         rates[kind][name].append(rate)
