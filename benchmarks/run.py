@@ -7,7 +7,9 @@ Each client × server pair runs in its own process (so peak RSS is that client's
 copy of a synthetic archive. Prints a table and writes benchmarks/results/run-<time>.json with
 ratios ours ÷ theirs per operation. The STOW and whole-study WADO ratios against Orthanc come from
 alternating rounds with both servers up (stow_rounds.py, wado_rounds.py); the pair table's lines
-for them from one pass each, minutes apart. Not a test; needs Debian's orthanc + orthanc-dicomweb.
+for them from one pass each, minutes apart. stow_floor.py's table follows: what a one-instance
+STOW costs on our HTTP stack before any of our code. Not a test; needs Debian's orthanc +
+orthanc-dicomweb.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).parent))
 from servers import start_orthanc, start_ours, start_static
+from stow_floor import measure as stow_floor
+from stow_floor import report as report_stow_floor
 from stow_rounds import measure as stow_rounds
 from stow_rounds import report as report_stow_rounds
 from wado_rounds import measure as wado_rounds
@@ -293,6 +297,11 @@ def main() -> None:
             size=args.size,
         )
         print("done: WADO alternating rounds", file=sys.stderr)
+        # What 1.2x Orthanc leaves for one-instance STOW: floors on our HTTP stack beside both.
+        results["stow floors"] = stow_floor(
+            root / "stow-floor", rounds=2 if args.quick else 7, instances=20 if args.quick else 100
+        )
+        print("done: STOW floors", file=sys.stderr)
         # The raw limit: the same bytes as one static file over loopback.
         blob = root / "static" / "study.bin"
         blob.parent.mkdir()
@@ -352,6 +361,7 @@ def report(results: dict[str, Any]) -> None:
     )
     report_stow_rounds(results["stow alternating"])
     report_wado_rounds(results["wado alternating"])
+    report_stow_floor(results["stow floors"])
 
 
 if __name__ == "__main__":
