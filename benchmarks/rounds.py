@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 from typing import Any
@@ -72,3 +73,20 @@ def spread(row: dict[str, Any], name: str) -> str:
     """
     rounds = row["per_round"][name]
     return f"{name} {row['median'][name]} [{min(rounds)}-{max(rounds)}]"
+
+
+def median_cpu_ms(values: list[float]) -> float | None:
+    """Return the median of per-round CPU milliseconds, None when /proc gave none.
+
+    Parameters
+    ----------
+    values : list of float
+        One figure per round, NaN where :func:`cpu_seconds` could not read.
+
+    Returns
+    -------
+    float or None
+        Rounded to hundredths.
+    """
+    value = statistics.median(values)
+    return None if math.isnan(value) else round(value, 2)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import sys
 import tempfile
@@ -31,7 +30,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).parent))
 from floor_app import TIERS
-from rounds import cpu_seconds
+from rounds import cpu_seconds, median_cpu_ms
 from servers import start_floor, start_orthanc, start_ours
 
 from dicomweb_nb import samples
@@ -122,12 +121,12 @@ def measure(root: Path, rounds: int = 7, instances: int = 100, size: int = 512) 
     orthanc = statistics.median(rates["orthanc"])
     out: dict[str, Any] = {"rounds": rounds, "requests_per_round": instances}
     for name in SERVERS:
-        rate, cpu = statistics.median(rates[name]), statistics.median(cpus[name])
+        rate = statistics.median(rates[name])
         out[name] = {
             "per_round": [round(v, 1) for v in rates[name]],
             "median": round(rate, 1),
             "ms_per_request": round(1e3 / rate, 2),
-            "server_cpu_ms": None if math.isnan(cpu) else round(cpu, 2),
+            "server_cpu_ms": median_cpu_ms(cpus[name]),
             "ratio": round(rate / orthanc, 2),
         }
     return out

@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import multiprocessing
-import statistics
 import sys
 import tempfile
 import time
@@ -31,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from rounds import SERVERS, cpu_seconds, spread, summarize
+from rounds import SERVERS, cpu_seconds, median_cpu_ms, spread, summarize
 from servers import start_orthanc, start_ours
 
 from dicomweb_nb import DicomWebClient, samples
@@ -141,12 +139,9 @@ def measure(
             proc.wait()
     out: dict[str, Any] = {"rounds": rounds, "instances_per_round": instances, "clients": clients}
     for kind, by_server in rates.items():
-        cpu = {name: statistics.median(values) for name, values in cpus[kind].items()}
         out[kind] = {
             **summarize(by_server, 1),
-            "cpu_ms_per_instance": {
-                name: None if math.isnan(v) else round(v, 2) for name, v in cpu.items()
-            },
+            "cpu_ms_per_instance": {name: median_cpu_ms(v) for name, v in cpus[kind].items()},
         }
     return out
 
