@@ -131,7 +131,7 @@ def test_layer_imports(module: str, forbidden: list[str]) -> None:
 # formatter keeps pandas out, the default one brings it in only when a table is asked for.
 CLIENT_CALLS = textwrap.dedent(
     """
-    import sys, tempfile
+    import sys
     from dicomweb_nb import DicomWebClient, LocalServer, hooks, samples
 
     FORBIDDEN = {forbidden!r}
@@ -139,7 +139,7 @@ CLIENT_CALLS = textwrap.dedent(
     def loaded():
         return sorted(m for m in FORBIDDEN if m in sys.modules)
 
-    folder = tempfile.mkdtemp()
+    folder = {folder!r}  # pytest's tmp_path: removed with the test's other folders
     with LocalServer(folder + "/data") as server, DicomWebClient(server.url) as client:
         S, SE, I = samples.STUDY_UID, samples.SERIES_UID_GREEN_RED, samples.INSTANCE_UID_RED
         stored = client.store_instances(samples.write_tutorial_samples(folder + "/in"))
@@ -173,8 +173,8 @@ CLIENT_CALLS = textwrap.dedent(
 )
 
 
-def test_client_calls_load_the_notebook_layer_only_for_tables() -> None:
-    code = CLIENT_CALLS.format(forbidden=NOTEBOOK_LAYER)
+def test_client_calls_load_the_notebook_layer_only_for_tables(tmp_path: Path) -> None:
+    code = CLIENT_CALLS.format(forbidden=NOTEBOOK_LAYER, folder=str(tmp_path))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     # Only what a DataFrame needs: pandas and the tables module, not plotting or widgets.
