@@ -10,7 +10,8 @@ the file fsyncs skipped (`Archive(..., durable=False)`) because a benchmark fill
 survive power loss; SQLite still commits every instance. At checkpoints the fill stops and a
 `dicomweb-nb serve` process on the folder is timed: STOW over HTTP (one instance per request, and
 batches of 10) and the QIDO table of issue 16, p50 and p95 over `--repeat` runs. Results go to
-stdout and `benchmarks/results/scale-<N>.json`.
+stdout and `benchmarks/results/scale-<N>.json`. Without `--data` the folder is temporary and
+removed at the end; a `--data` folder stays, and an interrupted fill goes on from where it stopped.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import argparse
 import io
 import json
 import secrets
+import shutil
 import statistics
 import sys
 import tempfile
@@ -194,7 +196,27 @@ def main() -> None:
         "--measure-only", action="store_true", help="time the searches on --data as it is, no fill"
     )
     args = parser.parse_args()
-    folder = Path(args.data or tempfile.mkdtemp(prefix="dicomweb-nb-scale-"))
+    if args.data:
+        measure(args, Path(args.data))
+        return
+    # A temporary folder (several GB at a million instances) goes when the run ends.
+    folder = Path(tempfile.mkdtemp(prefix="dicomweb-nb-scale-"))
+    try:
+        measure(args, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def measure(args: argparse.Namespace, folder: Path) -> None:
+    """Fill ``folder`` as the arguments say and print the tables (or only time the searches).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The command line.
+    folder : Path
+        The data folder.
+    """
     if args.measure_only:
         archive = Archive(folder)
         total = archive.index.counts()["studies"]

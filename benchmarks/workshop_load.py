@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import shutil
 import statistics
 import subprocess
 import sys
@@ -147,6 +148,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
+        shutil.rmtree(folder, ignore_errors=True)
     errors = [r for r in results if r["error"]]
     steps = list(results[0]["times"])
     table = {}
