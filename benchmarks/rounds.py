@@ -39,7 +39,7 @@ def summarize(by_server: dict[str, list[float]], digits: int | None) -> dict[str
     Parameters
     ----------
     by_server : dict of str to list of float
-        Per server (``ours``, ``orthanc``), one figure per counted round.
+        Per server (``ours``, ``orthanc`` and any others), one figure per counted round.
     digits : int or None
         Decimal places kept (None: whole numbers).
 

@@ -34,26 +34,20 @@ def _wait(url: str, proc: subprocess.Popen[bytes], seconds: float = 30) -> None:
     raise RuntimeError(f"server did not start: {proc.args}")
 
 
+def _spawn(
+    command: list[str], port: int, ready: str, base: str, start_seconds: float = 30
+) -> tuple[str, subprocess.Popen[bytes]]:
+    # Start a server quietly, wait until its ``ready`` path answers 200, return its base URL.
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait(f"http://127.0.0.1:{port}{ready}", proc, start_seconds)
+    return f"http://127.0.0.1:{port}{base}", proc
+
+
 def start_ours(folder: Path, start_seconds: float = 30) -> tuple[str, subprocess.Popen[bytes]]:
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dicomweb_nb.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--data",
-            str(folder),
-            "--log-level",
-            "warning",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    _wait(f"http://127.0.0.1:{port}/health/check", proc, start_seconds)
-    return f"http://127.0.0.1:{port}/v1", proc
+    command = [sys.executable, "-m", "dicomweb_nb.cli", "serve", "--port", str(port)]
+    command += ["--data", str(folder), "--log-level", "warning"]
+    return _spawn(command, port, "/health/check", "/v1", start_seconds)
 
 
 def start_orthanc(folder: Path) -> tuple[str, subprocess.Popen[bytes]]:
@@ -72,46 +66,17 @@ def start_orthanc(folder: Path) -> tuple[str, subprocess.Popen[bytes]]:
         "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
     }
     (folder / "orthanc.json").write_text(json.dumps(config))
-    proc = subprocess.Popen(
-        ["Orthanc", str(folder / "orthanc.json")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    _wait(f"http://127.0.0.1:{port}/system", proc)
-    return f"http://127.0.0.1:{port}/dicom-web", proc
+    return _spawn(["Orthanc", str(folder / "orthanc.json")], port, "/system", "/dicom-web")
 
 
 def start_static(folder: Path) -> tuple[str, subprocess.Popen[bytes]]:
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(Path(__file__).parent / "static_server.py"),
-            str(folder),
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    _wait(f"http://127.0.0.1:{port}/", proc)
-    return f"http://127.0.0.1:{port}", proc
+    command = [sys.executable, str(Path(__file__).parent / "static_server.py"), str(folder)]
+    return _spawn([*command, str(port)], port, "/", "")
 
 
 def start_floor(tier: str, folder: Path) -> tuple[str, subprocess.Popen[bytes]]:
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(Path(__file__).parent / "floor_app.py"),
-            "--port",
-            str(port),
-            "--tier",
-            tier,
-            "--data",
-            str(folder),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    _wait(f"http://127.0.0.1:{port}/health/check", proc)
-    return f"http://127.0.0.1:{port}/v1", proc
+    command = [sys.executable, str(Path(__file__).parent / "floor_app.py"), "--port", str(port)]
+    command += ["--tier", tier, "--data", str(folder)]
+    return _spawn(command, port, "/health/check", "/v1")

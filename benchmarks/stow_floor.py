@@ -30,7 +30,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).parent))
 from floor_app import TIERS
-from rounds import cpu_seconds, median_cpu_ms
+from rounds import cpu_seconds, median_cpu_ms, spread, summarize
 from servers import start_floor, start_orthanc, start_ours
 
 from dicomweb_nb import samples
@@ -76,9 +76,9 @@ def measure(root: Path, rounds: int = 7, instances: int = 100, size: int = 512) 
     Returns
     -------
     dict
-        Per server: requests per second of each round, the median, milliseconds per request,
-        server CPU milliseconds per request (median; None without /proc) and the ratio of the
-        median rate to Orthanc's.
+        What :func:`rounds.summarize` gives (requests per second of each round and their median,
+        per server; ``ratio`` ours ÷ Orthanc), and per server ``ratio_to_orthanc``,
+        ``ms_per_request`` and ``server_cpu_ms`` (median; None without /proc).
     """
     started = {}
     for name in SERVERS:
@@ -118,17 +118,14 @@ def measure(root: Path, rounds: int = 7, instances: int = 100, size: int = 512) 
         for _, proc in started.values():
             proc.terminate()
             proc.wait()
-    orthanc = statistics.median(rates["orthanc"])
     out: dict[str, Any] = {"rounds": rounds, "requests_per_round": instances}
-    for name in SERVERS:
-        rate = statistics.median(rates[name])
-        out[name] = {
-            "per_round": [round(v, 1) for v in rates[name]],
-            "median": round(rate, 1),
-            "ms_per_request": round(1e3 / rate, 2),
-            "server_cpu_ms": median_cpu_ms(cpus[name]),
-            "ratio": round(rate / orthanc, 2),
-        }
+    out.update(summarize(rates, 1))  # per_round, median, ratio (ours ÷ Orthanc)
+    medians = {name: statistics.median(values) for name, values in rates.items()}
+    out["ratio_to_orthanc"] = {
+        name: round(v / medians["orthanc"], 2) for name, v in medians.items()
+    }
+    out["ms_per_request"] = {name: round(1e3 / v, 2) for name, v in medians.items()}
+    out["server_cpu_ms"] = {name: median_cpu_ms(values) for name, values in cpus.items()}
     return out
 
 
@@ -142,17 +139,15 @@ def report(result: dict[str, Any]) -> None:
     """
     print(
         f"One-instance STOW, {result['rounds']} alternating rounds of "
-        f"{result['requests_per_round']} requests (medians; rate [min-max]):"
+        f"{result['requests_per_round']} requests (requests/s, median [min-max]):"
     )
     for name in SERVERS:
-        row = result[name]
-        rounds = row["per_round"]
         print(
-            f"  {name:13s} {row['median']:6.1f}/s [{min(rounds)}-{max(rounds)}]"
-            f"  {row['ms_per_request']:5.2f} ms  server CPU {row['server_cpu_ms']} ms"
-            f"  ÷ Orthanc {row['ratio']}"
+            f"  {spread(result, name):34s} {result['ms_per_request'][name]:5.2f} ms"
+            f"  server CPU {result['server_cpu_ms'][name]} ms"
+            f"  ÷ Orthanc {result['ratio_to_orthanc'][name]}"
         )
-    needed = result["orthanc"]["ms_per_request"] / 1.2
+    needed = result["ms_per_request"]["orthanc"] / 1.2
     print(f"  1.2× Orthanc needs {needed:.2f} ms per request")
 
 
